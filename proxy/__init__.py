@@ -1,0 +1,1 @@
+"""The aiohttp shell of arcbridge: routes, middleware, HTTP client, caching and executors."""

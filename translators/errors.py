@@ -1,0 +1,74 @@
+"""The one error hierarchy of arcbridge.
+
+Every failure a client can see is an :class:`ArcGISError`; each subclass carries the ArcGIS error ``code`` and the
+HTTP ``status`` it is answered with.  The web layer renders them in exactly one place (``proxy.middleware``)::
+
+    ArcGISError                      500  unexpected failure (never carries internal detail)
+    ├── InvalidParameter             400  a request parameter is malformed or unsupported (names the parameter)
+    │   └── UnsupportedParameter     400  a well-formed parameter the backend cannot honour
+    ├── NotFound                     404  unknown service, layer, folder or output file
+    ├── BackendError                 502  the OGC backend failed, answered an exception or a body of the wrong kind
+    └── BackendTimeout               504  the OGC backend did not answer in time
+"""
+
+from __future__ import annotations
+
+
+class ArcGISError(Exception):
+    """Base of every error answered to a client as ArcGIS error JSON."""
+
+    code: int = 500
+    status: int = 500
+    default_message: str = "Unable to complete operation."
+
+    def __init__(self, message: str | None = None, details: list[str] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details = list(details or [])
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ArcGIS error document ``{"error": {"code", "message", "details"}}``."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidParameter(ArcGISError):
+    """A request parameter is missing, malformed or out of range."""
+
+    code = 400
+    status = 400
+    default_message = "Invalid or missing input parameters."
+
+    def __init__(self, parameter: str, problem: str, details: list[str] | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(f"Invalid value for parameter '{parameter}': {problem}", details)
+
+
+class UnsupportedParameter(InvalidParameter):
+    """A well-formed parameter that this gateway or its backend cannot honour; refused rather than ignored."""
+
+    def __init__(self, parameter: str, problem: str = "not supported by this service", details: list[str] | None = None):
+        super().__init__(parameter, problem, details)
+
+
+class NotFound(ArcGISError):
+    """An unknown service, folder, layer or output resource."""
+
+    code = 404
+    status = 404
+    default_message = "Requested resource not found."
+
+
+class BackendError(ArcGISError):
+    """The OGC backend failed or answered something that is not what was asked for."""
+
+    code = 502
+    status = 502
+    default_message = "The backend server returned an error."
+
+
+class BackendTimeout(ArcGISError):
+    """The OGC backend did not answer within the configured timeout."""
+
+    code = 504
+    status = 504
+    default_message = "The backend server did not respond in time."
