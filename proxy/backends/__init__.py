@@ -1,0 +1,1 @@
+"""Backend adapters: the HTTP client and the WMS (later WCS) protocol adapters."""

@@ -1,0 +1,1 @@
+"""Parsing ArcGIS REST parameters into canonical queries and building ArcGIS JSON answers."""

@@ -1,0 +1,150 @@
+"""MapServer resources: the service root, its layers, and ``export``."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import html
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+from PIL import Image
+
+from proxy.outputs import OutputStore
+from proxy.respond import json_response, respond
+from proxy.services import MapService
+from translators.arcgis.export import ExportPlan, plan_export
+from translators.arcgis.mapservice import export_result, layer_info, service_info
+from translators.crs import resolve_sr
+from translators.errors import InvalidParameter, NotFound
+from translators.imaging import decode_image, encode_image, make_kmz, rotate_rgba, warp_rgba
+from translators.params import Params
+
+EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
+
+
+async def root(service: MapService, params: Params) -> web.Response:
+    """``…/MapServer``."""
+    ctx = await service.context()
+    overrides = {k: v for k, v in (("description", service.settings.description),
+                                   ("copyrightText", service.settings.copyright_text)) if v}
+    data = service_info(ctx, service.settings.short_name, overrides)
+    return respond(data, params, f"{service.settings.name} (MapServer)")
+
+
+async def layers(service: MapService, params: Params) -> web.Response:
+    """``…/MapServer/layers``: every layer's full description."""
+    ctx = await service.context()
+    copyright_text = service.settings.copyright_text or ""
+    data = {"layers": [layer_info(ctx, layer, copyright_text) for layer in ctx.tree.layers], "tables": []}
+    return respond(data, params, f"{service.settings.name} layers")
+
+
+async def layer(service: MapService, layer_id: str, params: Params) -> web.Response:
+    """``…/MapServer/<id>``."""
+    ctx = await service.context()
+    try:
+        number = int(layer_id)
+    except ValueError:
+        raise NotFound(f"Layer '{layer_id}' does not exist in this service.") from None
+    found = ctx.tree.get(number)
+    data = layer_info(ctx, found, service.settings.copyright_text or "")
+    return respond(data, params, f"{service.settings.name} layer {number}")
+
+
+def _composite(images: list[np.ndarray]) -> np.ndarray:
+    """Alpha-composite RGBA images, the first at the bottom."""
+    out = images[0].astype(np.float32) / 255.0
+    for image in images[1:]:
+        top = image.astype(np.float32) / 255.0
+        alpha_top = top[..., 3:4]
+        alpha_out = alpha_top + out[..., 3:4] * (1 - alpha_top)
+        rgb = (top[..., :3] * alpha_top + out[..., :3] * out[..., 3:4] * (1 - alpha_top)) / np.maximum(alpha_out,
+                                                                                                        1e-6)
+        out = np.concatenate([rgb, alpha_out], axis=-1)
+    result: np.ndarray = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    return result
+
+
+def _assemble(plan: ExportPlan, bodies: list[bytes]) -> tuple[bytes, str]:
+    """CPU part of an export: decode, composite, warp, rotate, encode (runs in an executor)."""
+    if bodies:
+        images = [decode_image(body) for body in bodies]
+        image = images[0] if len(images) == 1 else _composite(images)
+    else:
+        image = np.zeros((plan.render_height, plan.render_width, 4), dtype=np.uint8)
+    if plan.warp:
+        fetch = plan.fetches[0]
+        image = warp_rgba(image, fetch.bbox, fetch.sr, plan.render_extent, plan.sr,
+                          (plan.render_width, plan.render_height))
+    if plan.local_rotation:
+        image = rotate_rgba(image, plan.local_rotation, (plan.width, plan.height))
+    name = plan.format.name
+    if name == "pdf":
+        return _pdf(image, plan), plan.format.content_type
+    data, content_type = encode_image(image, name, plan.transparent)
+    return data, content_type
+
+
+def _pdf(image: np.ndarray, plan: ExportPlan) -> bytes:
+    rgb = encode_image(image, "png24", False)[0]
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(rgb)).convert("RGB").save(buffer, "PDF", resolution=plan.dpi)
+    return buffer.getvalue()
+
+
+async def render(service: MapService, plan: ExportPlan, run_cpu: Callable[..., Any]) -> tuple[bytes, str]:
+    """Produce the exported image bytes and content type."""
+    backend = service.backend
+    if plan.passthrough:
+        body = await backend.get_map(plan.fetches[0])
+        if plan.format.name == "svgz":
+            body = await run_cpu(gzip.compress, body)
+        return body, plan.format.content_type
+    bodies = list(await asyncio.gather(*(backend.get_map(q) for q in plan.fetches)))
+    result: tuple[bytes, str] = await run_cpu(_assemble, plan, bodies)
+    return result
+
+
+async def export(service: MapService, params: Params, request: web.Request, outputs: OutputStore,
+                 run_cpu: Callable[..., Any], base_url: str) -> web.Response:
+    """``…/MapServer/export``."""
+    fmt = (params.get("f") or "html").lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
+    ctx = await service.context()
+    if fmt == "kmz":
+        plan = plan_export(_kmz_params(params), ctx, image_sr_override=resolve_sr(4326, "imageSR"))
+    else:
+        plan = plan_export(params, ctx)
+    body, content_type = await render(service, plan, run_cpu)
+    if fmt == "image":
+        headers = {"Content-Disposition": f"inline; filename=export.{plan.format.extension}"}
+        if plan.format.name == "svgz":
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, content_type=content_type, headers=headers)
+    if fmt == "kmz":
+        x0, y0, x1, y1 = plan.extent
+        kmz = await run_cpu(make_kmz, body, plan.format.extension, y1, y0, x1, x0, service.settings.short_name)
+        return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
+                            headers={"Content-Disposition": "attachment; filename=export.kmz"})
+    name = outputs.put(body, content_type, plan.format.extension)
+    href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
+    data = export_result(plan, href)
+    if fmt in ("json", "pjson"):
+        return json_response(data, params, pretty=fmt == "pjson")
+    extra = f"<p><img src='{html.escape(href)}' alt='exported map' style='border:1px solid #ccc'></p>"
+    return respond(data, params, f"{service.settings.name}: export", extra_html=extra)
+
+
+def _kmz_params(params: Params) -> Params:
+    """KMZ carries a PNG in WGS 84; the other parameters are kept."""
+    values = {name: params.get(name) or "" for name in params.names()}
+    fmt = (values.get("format") or "png").lower()
+    if fmt not in ("png", "png8", "png24", "png32", "jpg", "gif"):
+        values["format"] = "png32"
+    return Params(values)
+

@@ -1,0 +1,66 @@
+"""Rendering answers: JSON / pretty JSON / JSONP / HTML, and ArcGIS error documents — in one place."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from translators.errors import ArcGISError, InvalidParameter
+from translators.params import Params
+
+_CALLBACK_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+JSON_FORMATS = ("json", "pjson")
+
+
+def callback_name(params: Params) -> str | None:
+    """The validated JSONP callback, if one was asked for."""
+    name = params.get("callback")
+    if name is None:
+        return None
+    if not _CALLBACK_RE.match(name) or len(name) > 128:
+        raise InvalidParameter("callback", "must be a JavaScript identifier")
+    return name
+
+
+def json_response(data: Any, params: Params, status: int = 200, pretty: bool = False) -> web.Response:
+    """JSON, pretty JSON or JSONP according to ``f`` and ``callback``."""
+    text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, allow_nan=False)
+    try:
+        callback = callback_name(params)
+    except InvalidParameter:
+        callback = None
+    if callback:
+        return web.Response(text=f"/**/ typeof {callback} === 'function' && {callback}({text});", status=status,
+                            content_type="application/javascript", charset="utf-8")
+    return web.Response(text=text, status=status, content_type="application/json", charset="utf-8")
+
+
+def html_page(title: str, data: Any, extra: str = "") -> web.Response:
+    """A readable HTML page showing a resource and its JSON."""
+    body = html.escape(json.dumps(data, indent=2, ensure_ascii=False))
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:1.5em}pre{background:#f4f4f4;padding:1em;overflow:auto}</style>"
+        f"</head><body><h2>{html.escape(title)}</h2>{extra}<pre>{body}</pre></body></html>"
+    )
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+
+def respond(data: Any, params: Params, title: str, default: str = "html", extra_html: str = "") -> web.Response:
+    """Answer a resource in the ``f`` the client asked for (json, pjson or html)."""
+    fmt = (params.get("f") or default).lower()
+    if fmt in JSON_FORMATS:
+        return json_response(data, params, pretty=fmt == "pjson")
+    if fmt == "html":
+        return html_page(title, data, extra_html)
+    raise InvalidParameter("f", f"'{fmt}' is not one of json, pjson, html")
+
+
+def error_response(error: ArcGISError, params: Params | None) -> web.Response:
+    """ArcGIS error JSON with the error's HTTP status (also for f=image and f=html requests)."""
+    return json_response(error.to_json(), params or Params({}), status=error.status)

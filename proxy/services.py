@@ -1,0 +1,102 @@
+"""Published services at run time: their backend, and the service context derived from its capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from proxy.backends.wms import WmsBackend
+from proxy.settings import ServiceSettings, Settings
+from translators.arcgis.export import ServiceContext
+from translators.arcgis.layers import LayerTree
+from translators.crs import SpatialRef, from_ogc_code, resolve_sr, wgs84_bbox_to
+from translators.errors import BackendError, NotFound
+from translators.ogc.flavors import Flavor
+from translators.ogc.wms import BBox, WmsCapabilities
+
+
+def _service_sr(configured: int | str | None, caps: WmsCapabilities) -> SpatialRef:
+    if configured is not None:
+        return resolve_sr(configured, "spatialReference")
+    for code in caps.root.crs:
+        try:
+            return from_ogc_code(code)
+        except ValueError:
+            continue
+    raise BackendError("The backend's capabilities offer no usable spatial reference.")
+
+
+def _union(boxes: list[BBox]) -> BBox | None:
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def build_context(settings: ServiceSettings, caps: WmsCapabilities, flavor: Flavor) -> ServiceContext:
+    """Derive the map service (SR, layer ids, extent, limits) from the backend's capabilities."""
+    sr = _service_sr(settings.spatial_reference, caps)
+    tree = LayerTree.build(caps, settings.layers, settings.hidden_layers, flavor.capabilities_top_first)
+    boxes = [layer.wgs84_bbox for layer in tree.layers if layer.wgs84_bbox and layer.parent_id == -1]
+    wgs84 = _union([b for b in boxes if b]) or caps.root.wgs84_bbox or (-180.0, -90.0, 180.0, 90.0)
+    extent = wgs84_bbox_to(wgs84, sr) or wgs84_bbox_to((-180.0, -90.0, 180.0, 90.0), sr)
+    if extent is None:
+        raise BackendError("The service extent cannot be expressed in the service's spatial reference.")
+    max_width = min(settings.max_image_width, caps.max_width or settings.max_image_width)
+    max_height = min(settings.max_image_height, caps.max_height or settings.max_image_height)
+    return ServiceContext(sr=sr, tree=tree, caps=caps, flavor=flavor, max_width=max_width, max_height=max_height,
+                          full_extent=extent)
+
+
+class MapService:
+    """A MapServer service backed by a WMS."""
+
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any]) -> None:
+        self.settings = settings
+        self.backend = WmsBackend(settings.backend, run_cpu)
+        self._run_cpu = run_cpu
+        self._context: ServiceContext | None = None
+        self._context_caps: WmsCapabilities | None = None
+
+    async def context(self) -> ServiceContext:
+        """The service context, rebuilt whenever the capabilities are refreshed."""
+        caps = await self.backend.capabilities()
+        if self._context is None or self._context_caps is not caps:
+            self._context = await self._run_cpu(build_context, self.settings, caps, self.backend.flavor)
+            self._context_caps = caps
+        return self._context
+
+    async def close(self) -> None:
+        """Release the backend's connections."""
+        await self.backend.close()
+
+
+class Registry:
+    """Every configured service by folder and name."""
+
+    def __init__(self, settings: Settings, run_cpu: Callable[..., Any]) -> None:
+        self.settings = settings
+        self.map_services: dict[str, MapService] = {}
+        for key, service in settings.services.items():
+            if service.type == "MapServer":
+                self.map_services[key] = MapService(service, run_cpu)
+
+    def folders(self) -> list[str]:
+        """Folder names in configuration order, without duplicates."""
+        return list(dict.fromkeys(s.folder for s in self.settings.services.values() if s.folder))
+
+    def services_in(self, folder: str | None) -> list[ServiceSettings]:
+        """The services directly in a folder (None: the root)."""
+        wanted = folder.lower() if folder else None
+        return [s for s in self.settings.services.values() if (s.folder.lower() if s.folder else None) == wanted]
+
+    def map_service(self, name: str) -> MapService:
+        """Find a MapServer service by its full name (case-insensitive)."""
+        service = self.map_services.get(name.lower())
+        if service is None:
+            raise NotFound(f"Service '{name}' of type MapServer not found.")
+        return service
+
+    async def close(self) -> None:
+        """Close every backend."""
+        for service in self.map_services.values():
+            await service.close()

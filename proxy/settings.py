@@ -1,0 +1,224 @@
+"""Typed, validated configuration read from YAML.
+
+Validation is complete before anything is served: a bad file stops start-up with a :class:`ConfigError` whose
+message names the key (``services.demo/World.backend.url``) and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+FLAVORS = ("mapserver", "qgis", "geoserver", "generic")
+SERVICE_TYPES = ("MapServer", "ImageServer")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)?$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the key at fault."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """How to reach one OGC backend."""
+
+    url: str
+    flavor: str = "generic"
+    wms_version: str = "1.3.0"
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_connections: int = 16
+    capabilities_ttl: float = 300.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """One published service."""
+
+    name: str  # "folder/Service" or "Service"
+    type: str
+    backend: BackendSettings
+    layers: tuple[str, ...] | None = None
+    hidden_layers: tuple[str, ...] = ()
+    spatial_reference: int | str | None = None
+    max_image_width: int = 4096
+    max_image_height: int = 4096
+    description: str | None = None
+    copyright_text: str | None = None
+    coverage: str | None = None
+    preview_layer: str | None = None
+
+    @property
+    def folder(self) -> str | None:
+        """The folder part of the name, if any."""
+        return self.name.split("/")[0] if "/" in self.name else None
+
+    @property
+    def short_name(self) -> str:
+        """The name without its folder."""
+        return self.name.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration."""
+
+    services: dict[str, ServiceSettings]
+    host: str = "127.0.0.1"
+    port: int = 8080
+    output_ttl: float = 600.0
+    output_max_bytes: int = 256 * 1024 * 1024
+    public_url: str | None = None
+    source: str = "<config>"
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _known(data: dict[str, Any], key: str, allowed: set[str]) -> None:
+    for name in data:
+        if name not in allowed:
+            raise ConfigError(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _number(data: dict[str, Any], name: str, key: str, default: float, minimum: float, integer: bool = False) -> Any:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}.{name}", f"must be a number, got {value!r}")
+    if integer and not float(value).is_integer():
+        raise ConfigError(f"{key}.{name}", f"must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{key}.{name}", f"must be at least {minimum}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _text(data: dict[str, Any], name: str, key: str, default: str | None = None) -> str | None:
+    value = data.get(name, default)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{key}.{name}", f"must be a string, got {value!r}")
+    return value
+
+
+def _names(data: dict[str, Any], name: str, key: str) -> tuple[str, ...] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{key}.{name}", "must be a list of layer names")
+    return tuple(v.strip() for v in value)
+
+
+def _backend(value: Any, key: str) -> BackendSettings:
+    data = _mapping(value, key)
+    _known(data, key, {"url", "flavor", "version", "timeout", "connectTimeout", "maxConnections",
+                       "capabilitiesTTL", "headers"})
+    url = _text(data, "url", key)
+    if not url:
+        raise ConfigError(f"{key}.url", "is required")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    flavor = _text(data, "flavor", key, "generic") or "generic"
+    if flavor not in FLAVORS:
+        raise ConfigError(f"{key}.flavor", f"must be one of {', '.join(FLAVORS)}, got {flavor!r}")
+    version = str(data.get("version", "1.3.0"))
+    if version not in ("1.1.1", "1.3.0"):
+        raise ConfigError(f"{key}.version", f"must be 1.1.1 or 1.3.0, got {version!r}")
+    headers = data.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ConfigError(f"{key}.headers", "must map header names to strings")
+    return BackendSettings(
+        url=url,
+        flavor=flavor,
+        wms_version=version,
+        timeout=_number(data, "timeout", key, 30.0, 0.1),
+        connect_timeout=_number(data, "connectTimeout", key, 10.0, 0.1),
+        max_connections=_number(data, "maxConnections", key, 16, 1, integer=True),
+        capabilities_ttl=_number(data, "capabilitiesTTL", key, 300.0, 0),
+        headers=dict(headers),
+    )
+
+
+def _service(name: Any, value: Any) -> ServiceSettings:
+    key = f"services.{name}"
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(key, "service names are 'Name' or 'folder/Name' (letters, digits, _ - .)")
+    data = _mapping(value, key)
+    _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
+                       "maxImageHeight", "description", "copyrightText", "coverage", "previewLayer"})
+    service_type = data.get("type")
+    if service_type not in SERVICE_TYPES:
+        raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
+    if "backend" not in data:
+        raise ConfigError(f"{key}.backend", "is required")
+    sr = data.get("spatialReference")
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, int | str)):
+        raise ConfigError(f"{key}.spatialReference", "must be a wkid or an 'EPSG:…' code")
+    if service_type == "ImageServer" and not data.get("coverage"):
+        raise ConfigError(f"{key}.coverage", "is required for an ImageServer")
+    return ServiceSettings(
+        name=name,
+        type=service_type,
+        backend=_backend(data["backend"], f"{key}.backend"),
+        layers=_names(data, "layers", key),
+        hidden_layers=_names(data, "hiddenLayers", key) or (),
+        spatial_reference=sr,
+        max_image_width=_number(data, "maxImageWidth", key, 4096, 1, integer=True),
+        max_image_height=_number(data, "maxImageHeight", key, 4096, 1, integer=True),
+        description=_text(data, "description", key),
+        copyright_text=_text(data, "copyrightText", key),
+        coverage=_text(data, "coverage", key),
+        preview_layer=_text(data, "previewLayer", key),
+    )
+
+
+def parse_settings(data: Any, source: str = "<config>") -> Settings:
+    """Validate a configuration mapping (as loaded from YAML)."""
+    root = _mapping(data if data is not None else {}, "config")
+    _known(root, "config", {"services", "server"})
+    services_data = _mapping(root.get("services"), "services") if "services" in root else None
+    if not services_data:
+        raise ConfigError("services", "at least one service is required")
+    services = {}
+    for name, value in services_data.items():
+        service = _service(name, value)
+        services[name.lower()] = service
+    server = _mapping(root.get("server") or {}, "server")
+    _known(server, "server", {"host", "port", "outputTTL", "outputMaxBytes", "publicUrl"})
+    return Settings(
+        services=services,
+        host=_text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
+        port=_number(server, "port", "server", 8080, 0, integer=True),
+        output_ttl=_number(server, "outputTTL", "server", 600.0, 1),
+        output_max_bytes=_number(server, "outputMaxBytes", "server", 256 * 1024 * 1024, 1024, integer=True),
+        public_url=_text(server, "publicUrl", "server"),
+        source=source,
+    )
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a YAML configuration file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {file}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError("config", f"{file} is not valid YAML: {exc}") from None
+    return parse_settings(data, str(file))
