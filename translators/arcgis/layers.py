@@ -94,20 +94,21 @@ class LayerTree:
                 entries.append((caps.root, -1))
             draw_top_first = top_first
 
-        # Drawing rank follows a depth-first walk of the tree in the chosen reading order.
+        # Drawing rank: a depth-first walk with each level read bottom first.  A configured list is top first;
+        # sub-layers keep the order the backend's document implies.
         children: dict[int, list[int]] = {}
         for index, (_, parent) in enumerate(entries):
             children.setdefault(parent, []).append(index)
         order: list[int] = []
 
         def walk(parent: int) -> None:
-            for index in children.get(parent, []):
+            level = children.get(parent, [])
+            reverse = draw_top_first if parent == -1 else top_first
+            for index in (reversed(level) if reverse else level):
                 order.append(index)
                 walk(index)
 
         walk(-1)
-        if draw_top_first:
-            order.reverse()
         rank = {index: position for position, index in enumerate(order)}
         hidden_set = set(hidden)
         layers = [

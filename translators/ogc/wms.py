@@ -99,13 +99,32 @@ def _time(layer: Any) -> TimeExtent | None:
         return None
 
 
-def _convert(layer: Any, fix_group_extents: bool) -> WmsLayer:
-    children = tuple(_convert(child, fix_group_extents) for child in getattr(layer, "layers", []) or [])
+def _own_crs(element: Any) -> list[str]:
+    codes: list[str] = []
+    for child in element:
+        if isinstance(child.tag, str) and local_name(child) in ("CRS", "SRS") and child.text:
+            codes.extend(child.text.split())  # some servers list several codes in one element
+    return codes
+
+
+def _convert(layer: Any, fix_group_extents: bool, element: Any = None, inherited: tuple[str, ...] = ()) -> WmsLayer:
+    # OWSLib loses the document order of CRS lists; read them from the element when the trees line up.
+    sub_elements = [c for c in element if isinstance(c.tag, str) and local_name(c) == "Layer"] \
+        if element is not None else []
+    sub_layers = list(getattr(layer, "layers", []) or [])
+    if element is not None:
+        crs = tuple(dict.fromkeys([*inherited, *_own_crs(element)]))
+    else:
+        crs = tuple(dict.fromkeys(c.strip() for c in (layer.crsOptions or []) if c and c.strip()))
+    aligned = len(sub_elements) == len(sub_layers)
+    children = tuple(
+        _convert(child, fix_group_extents, sub_elements[i] if aligned else None, crs)
+        for i, child in enumerate(sub_layers)
+    )
     bbox = layer.boundingBoxWGS84
     if children and fix_group_extents:
         # QGIS Server 3.22 publishes wrong group boxes: a group covers exactly its children.
         bbox = _union([c.wgs84_bbox for c in children if c.wgs84_bbox]) or bbox
-    crs = tuple(dict.fromkeys(c.strip() for c in (layer.crsOptions or []) if c and c.strip()))
     return WmsLayer(
         name=layer.name.strip() if layer.name else None,
         title=(layer.title or layer.name or "").strip(),
@@ -120,8 +139,7 @@ def _convert(layer: Any, fix_group_extents: bool) -> WmsLayer:
     )
 
 
-def _service_limits(xml: bytes) -> tuple[int | None, int | None]:
-    root = parse_xml(xml, "capabilities document")
+def _service_limits(root: Any) -> tuple[int | None, int | None]:
     limits: dict[str, int] = {}
     for element in root.iter():
         if isinstance(element.tag, str) and local_name(element) in ("MaxWidth", "MaxHeight") and element.text:
@@ -146,10 +164,14 @@ def parse_capabilities(xml: bytes, version: str, fix_group_extents: bool = False
             tops.append(layer)
     if not tops:
         raise BackendError("The backend's WMS capabilities list no layers.")
+    doc = parse_xml(clean, "capabilities document")
+    top_elements = [e for e in doc.iter() if isinstance(e.tag, str) and local_name(e) == "Layer"
+                    and local_name(e.getparent()) == "Capability"]
+    aligned = len(top_elements) == len(tops)
     if len(tops) == 1:
-        root = _convert(tops[0], fix_group_extents)
+        root = _convert(tops[0], fix_group_extents, top_elements[0] if aligned else None)
     else:
-        kids = tuple(_convert(t, fix_group_extents) for t in tops)
+        kids = tuple(_convert(t, fix_group_extents, top_elements[i] if aligned else None) for i, t in enumerate(tops))
         root = WmsLayer(None, wms.identification.title or "", "", _union([k.wgs84_bbox for k in kids if k.wgs84_bbox]),
                         kids[0].crs, None, None, None, False, kids)
     formats: tuple[str, ...] = ()
@@ -161,7 +183,7 @@ def parse_capabilities(xml: bytes, version: str, fix_group_extents: bool = False
     except KeyError:
         pass
     ident = wms.identification
-    max_width, max_height = _service_limits(clean)
+    max_width, max_height = _service_limits(doc)
     return WmsCapabilities(
         version=version,
         title=(ident.title or "").strip(),
