@@ -46,7 +46,9 @@ class InvalidParameter(ArcGISError):
 class UnsupportedParameter(InvalidParameter):
     """A well-formed parameter that this gateway or its backend cannot honour; refused rather than ignored."""
 
-    def __init__(self, parameter: str, problem: str = "not supported by this service", details: list[str] | None = None):
+    def __init__(
+        self, parameter: str, problem: str = "not supported by this service", details: list[str] | None = None
+    ) -> None:
         super().__init__(parameter, problem, details)
 
 

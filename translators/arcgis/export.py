@@ -510,6 +510,8 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
         fetch_h = max(1, math.ceil((fetch_bbox[3] - fetch_bbox[1]) / pixel))
         fetch_w, fetch_h = fit_to_limits(fetch_w, fetch_h, max(ctx.max_width, render_w),
                                          max(ctx.max_height, render_h))
+        # Square pixels: some servers (QGIS) silently widen a box whose shape differs from the image's.
+        fetch_bbox = adjust_aspect(fetch_bbox, fetch_w, fetch_h)
     else:
         fetch_sr, fetch_bbox, fetch_w, fetch_h = image_sr, render_extent, render_w, render_h
     assert crs_code is not None
@@ -518,7 +520,11 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
     groups: list[tuple[TimeRange | None, list[MapLayer]]] = []
     for layer in leaves:
         effective: TimeRange | None = None
-        if time is not None and layer.time is not None:
+        if time is None and layer.time is not None and not layer.time.default:
+            # No time asked and no default published: draw the layer's whole time extent, as ArcGIS draws all
+            # features of a time-aware layer when no time is given (MapServer refuses a GetMap without TIME).
+            effective = TimeRange(layer.time.start, layer.time.end)
+        elif time is not None and layer.time is not None:
             option = time_options.get(layer.id) or next(
                 (time_options[a] for a in _ancestors(tree, layer) if a in time_options), _LayerTime())
             if option.use_time:

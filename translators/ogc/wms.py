@@ -165,8 +165,9 @@ def parse_capabilities(xml: bytes, version: str, fix_group_extents: bool = False
     if not tops:
         raise BackendError("The backend's WMS capabilities list no layers.")
     doc = parse_xml(clean, "capabilities document")
-    top_elements = [e for e in doc.iter() if isinstance(e.tag, str) and local_name(e) == "Layer"
-                    and local_name(e.getparent()) == "Capability"]
+    top_elements = [layer for capability in doc.iter() if isinstance(capability.tag, str)
+                    and local_name(capability) == "Capability"
+                    for layer in capability if isinstance(layer.tag, str) and local_name(layer) == "Layer"]
     aligned = len(top_elements) == len(tops)
     if len(tops) == 1:
         root = _convert(tops[0], fix_group_extents, top_elements[0] if aligned else None)

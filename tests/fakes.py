@@ -1,0 +1,77 @@
+"""A misbehaving WMS for failure tests: good capabilities, then hangs, errors or garbage for GetMap."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+CAPS = (Path(__file__).parent / "unit" / "data" / "wms130-groups.xml").read_bytes()
+EXCEPTION = (b'<?xml version="1.0"?><ServiceExceptionReport version="1.3.0" xmlns="http://www.opengis.net/ogc">'
+             b'<ServiceException code="InvalidParameterValue">msWMSLoadGetMapParams(): bad things</ServiceException>'
+             b"</ServiceExceptionReport>")
+HANG_SECONDS = 8.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeWMS/1.0"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        mode = parts.path.strip("/")
+        query = {k.upper(): v for k, v in parse_qsl(parts.query)}
+        request = query.get("REQUEST", "").lower()
+        self.server.requests.append((mode, request))  # type: ignore[attr-defined]
+        if request == "getcapabilities":
+            if mode == "badcaps":
+                self._send(200, "text/xml", b"<html>not capabilities</html>")
+            else:
+                self._send(200, "text/xml", CAPS)
+            return
+        if mode == "hang":
+            time.sleep(HANG_SECONDS)
+            self._send(200, "image/png", b"late")
+        elif mode == "exception":
+            self._send(200, "application/vnd.ogc.se_xml", EXCEPTION)
+        elif mode == "garbage":
+            self._send(200, "image/png", b"\x89PNG this is not really a png")
+        elif mode == "html":
+            self._send(200, "text/html", b"<html><body>Proxy error</body></html>")
+        elif mode == "error500":
+            self._send(500, "text/plain", b"internal error")
+        else:
+            self._send(404, "text/plain", b"unknown")
+
+
+class FakeWms:
+    """A threaded fake WMS on a free port of 127.0.0.1; ``url(mode)`` gives an endpoint."""
+
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.requests = []  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, mode: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/{mode}"
+
+    def __enter__(self) -> FakeWms:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,144 @@
+"""Render a where-clause tree as GeoServer ECQL, for the WMS ``CQL_FILTER`` vendor parameter.
+
+Follows the GeoTools ECQL grammar (``ECQLGrammar.jjt``): ``<>`` for inequality; strings in single quotes with
+``''``; LIKE with ``%``, ``_`` and ``\\`` as escape; dates as unquoted ISO 8601 date-times with ``Z``; field names
+bare when they are plain ASCII identifiers and no keyword, otherwise double-quoted — and a quoted name may hold
+neither a space nor a double quote, so such fields cannot be filtered on.  ``IN`` only accepts a plain attribute
+on its left, so ``UPPER(x) IN (…)`` is written as a disjunction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import assert_never
+
+from translators.errors import InvalidParameter
+from translators.filters.ast import (
+    And,
+    Between,
+    Comparison,
+    Const,
+    Expr,
+    Field,
+    Func,
+    FuncName,
+    In,
+    IsNull,
+    Like,
+    LikePart,
+    Literal,
+    LiteralValue,
+    Not,
+    Operand,
+    Or,
+    like_pattern_text,
+    push_negations,
+    simplify,
+)
+
+_FUNCTION = {FuncName.UPPER: "strToUpperCase", FuncName.LOWER: "strToLowerCase"}
+_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names the ECQL lexer would read as something else: keywords, the time designator T, durations (P1D, T2H) and
+# DE-9IM patterns.
+_KEYWORDS = {
+    "AND", "OR", "NOT", "TRUE", "FALSE", "UNKNOWN", "LIKE", "ILIKE", "BETWEEN", "ID", "IN", "IS", "NULL", "INCLUDE",
+    "EXCLUDE", "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON",
+    "GEOMETRYCOLLECTION", "ENVELOPE", "TEQUALS", "BEFORE", "DURING", "AFTER", "T", "EXISTS", "EQUALS", "DISJOINT",
+    "INTERSECTS", "TOUCHES", "CROSSES", "WITHIN", "CONTAINS", "OVERLAPS", "RELATE", "BBOX", "DWITHIN", "BEYOND",
+    "FEET", "METERS", "KILOMETERS",
+}
+_LOOKS_LIKE_TOKEN = re.compile(r"[PT]\d.*|[TF012*]{9}", re.IGNORECASE)
+
+
+def quote_field(name: str, parameter: str = "where") -> str:
+    """An ECQL attribute reference, or InvalidParameter if ECQL cannot name the field."""
+    if _SIMPLE_NAME.fullmatch(name) and name.upper() not in _KEYWORDS and not _LOOKS_LIKE_TOKEN.fullmatch(name):
+        return name
+    if '"' in name or any(ch.isspace() for ch in name):
+        raise InvalidParameter(parameter, f"the field name '{name}' cannot be used in a filter by this service")
+    return f'"{name}"'
+
+
+def quote_string(text: str) -> str:
+    """An ECQL string literal: single quotes, embedded ones doubled (backslashes are not special)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def literal(value: LiteralValue) -> str:
+    """An ECQL literal; a DATE is midnight and a TIMESTAMP is read as UTC, to millisecond precision."""
+    if isinstance(value, str):
+        return quote_string(value)
+    if isinstance(value, dt.date):
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
+        # GeoTools parses fractions with SimpleDateFormat's ".SSS": more than three digits would be misread.
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds") + "Z"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class _Renderer:
+    def __init__(self, parameter: str) -> None:
+        self.parameter = parameter
+
+    def render(self, expr: Expr) -> str:
+        match expr:
+            case Comparison(left, op, right):
+                return f"{self.operand(left)} {op.value} {self.operand(right)}"
+            case And(operands):
+                return " AND ".join(f"({self.render(c)})" if isinstance(c, Or) else self.render(c) for c in operands)
+            case Or(operands):
+                return " OR ".join(self.render(c) for c in operands)
+            case Not(In(Field() as field, values)):
+                return f"{self.operand(field)} NOT IN {_values(values)}"
+            case Not(Like(operand, pattern)):
+                return f"{self.operand(operand)} NOT LIKE {_pattern(pattern)}"
+            case Not(Between(operand, low, high)):
+                return f"{self.operand(operand)} NOT BETWEEN {literal(low.value)} AND {literal(high.value)}"
+            case Not(IsNull(operand)):
+                return f"{self.operand(operand)} IS NOT NULL"
+            case Not(operand):
+                return f"NOT ({self.render(operand)})"
+            case In(Field() as field, values):
+                return f"{self.operand(field)} IN {_values(values)}"
+            case In(operand, values):
+                target = self.operand(operand)
+                tests = [f"{target} = {literal(v.value)}" for v in values]
+                return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
+            case Like(operand, pattern):
+                return f"{self.operand(operand)} LIKE {_pattern(pattern)}"
+            case Between(operand, low, high):
+                return f"{self.operand(operand)} BETWEEN {literal(low.value)} AND {literal(high.value)}"
+            case IsNull(operand):
+                return f"{self.operand(operand)} IS NULL"
+            case Const(value):
+                return "INCLUDE" if value else "EXCLUDE"
+            case _:
+                assert_never(expr)
+
+    def operand(self, operand: Operand) -> str:
+        match operand:
+            case Field(name):
+                return quote_field(name, self.parameter)
+            case Literal(value):
+                return literal(value)
+            case Func(name, arg):
+                return f"{_FUNCTION[name]}({self.operand(arg)})"
+            case _:
+                assert_never(operand)
+
+
+def _values(values: tuple[Literal, ...]) -> str:
+    return "(" + ", ".join(literal(v.value) for v in values) + ")"
+
+
+def _pattern(pattern: tuple[LikePart, ...]) -> str:
+    return quote_string(like_pattern_text(pattern, "%", "_", "\\"))
+
+
+def to_cql(expr: Expr, *, parameter: str = "where") -> str:
+    """Render ``expr`` as ECQL; constants render as ``INCLUDE`` and ``EXCLUDE``.
+
+    A field ECQL cannot name raises :class:`~translators.errors.InvalidParameter` for ``parameter``.
+    """
+    return _Renderer(parameter).render(push_negations(simplify(expr)))
