@@ -14,7 +14,7 @@ from aiohttp import web
 
 from proxy.handlers import catalog, mapserver
 from proxy.outputs import OutputStore
-from proxy.respond import error_response
+from proxy.respond import callback_name, error_response
 from proxy.services import Registry
 from proxy.settings import Settings
 from translators.errors import ArcGISError, InvalidParameter, NotFound
@@ -62,6 +62,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         params: Params | None = None
         try:
             params = await read_params(request)
+            callback_name(params)  # an unusable JSONP callback is refused before any work
             request[PARAMS] = params
             response = await handler(request)
         except ArcGISError as exc:
@@ -70,6 +71,8 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
                             exc.details)
             else:
                 log.info("%s %s -> %s %s", request.method, request.path_qs[:300], exc.status, exc.message)
+            if isinstance(exc, InvalidParameter) and exc.parameter == "callback":
+                params = None
             response = error_response(exc, params)
         except web.HTTPException as exc:
             if exc.status == 404:

@@ -76,7 +76,7 @@ class Gateway:
 
     def start(self) -> Gateway:
         config_path = self.workdir / "gateway.yaml"
-        config_path.write_text(yaml.safe_dump(self.config))
+        config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "proxy", "serve", "--config", str(config_path), "--port", str(self.port)],
