@@ -516,24 +516,35 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
         fetch_sr, fetch_bbox, fetch_w, fetch_h = image_sr, render_extent, render_w, render_h
     assert crs_code is not None
 
-    # Group consecutive layers (bottom first) that share an effective time into one GetMap each.
+    # Group consecutive layers (bottom first) that share an effective time into one GetMap each; a layer without a
+    # time dimension ignores TIME and joins whichever group it is next to.
     groups: list[tuple[TimeRange | None, list[MapLayer]]] = []
+    timed_groups: list[bool] = []
     for layer in leaves:
         effective: TimeRange | None = None
-        if time is None and layer.time is not None and not layer.time.default:
+        if layer.time is None:
+            if groups:
+                groups[-1][1].append(layer)
+            else:
+                groups.append((None, [layer]))
+                timed_groups.append(False)
+            continue
+        if time is None and not layer.time.default:
             # No time asked and no default published: draw the layer's whole time extent, as ArcGIS draws all
             # features of a time-aware layer when no time is given (MapServer refuses a GetMap without TIME).
             effective = TimeRange(layer.time.start, layer.time.end)
-        elif time is not None and layer.time is not None:
+        elif time is not None:
             option = time_options.get(layer.id) or next(
                 (time_options[a] for a in _ancestors(tree, layer) if a in time_options), _LayerTime())
             if option.use_time:
                 start = None if option.cumulative else _shift(time.start, option)
                 effective = _close(TimeRange(start, _shift(time.end, option)), [layer])
-        if groups and groups[-1][0] == effective:
-            groups[-1][1].append(layer)
+        if groups and (not timed_groups[-1] or groups[-1][0] == effective):
+            groups[-1] = (effective, [*groups[-1][1], layer])
+            timed_groups[-1] = True
         else:
             groups.append((effective, [layer]))
+            timed_groups.append(True)
 
     single = len(groups) == 1
     mime_pass = next((m for m in fmt.passthrough if ctx.caps.supports_format(m)), None)

@@ -117,10 +117,7 @@ class _Renderer:
             case Like(operand, pattern):
                 return self.like(operand, pattern)
             case Between(operand, low, high):
-                field = self.plain_field(operand, "BETWEEN")
-                return _element("PropertyIsBetween", _property(field),
-                                _element("LowerBoundary", _literal(low.value)),
-                                _element("UpperBoundary", _literal(high.value)))
+                return self.between(operand, low, high)
             case IsNull(operand):
                 # UPPER(x) and LOWER(x) are null exactly when x is.
                 field = self.split(operand)[0]
@@ -146,11 +143,10 @@ class _Renderer:
             case Not(operand):
                 return self.build(operand)
             case In(Field() as field, values):
-                return _group("And", [_compare(field, CompareOp.NE, v.value) for v in values])
+                return _group("And", [self.comparison(field, CompareOp.NE, v) for v in values])
             case Between(operand, low, high):
-                field = self.plain_field(operand, "BETWEEN")
-                below, above = _compare(field, CompareOp.LT, low.value), _compare(field, CompareOp.GT, high.value)
-                return _element("Or", below, above)
+                below = self.comparison(operand, CompareOp.LT, low)
+                return _element("Or", below, self.comparison(operand, CompareOp.GT, high))
             case IsNull(operand):
                 return self.not_null(self.split(operand)[0])
             case In() | Like():
@@ -160,11 +156,36 @@ class _Renderer:
             case _:
                 assert_never(expr)
 
+    def expression(self, operand: Operand) -> etree._Element:
+        """An OGC expression for QGIS, which maps ``ogc:Function`` names onto its own functions."""
+        match operand:
+            case Field():
+                return _property(operand)
+            case Literal(value) if isinstance(value, dt.date):
+                # QGIS compares a date field with date-like text wrongly; to_date/to_datetime make real dates.
+                name = "to_datetime" if isinstance(value, dt.datetime) else "to_date"
+                return _element("Function", _literal(value), name=name)
+            case Literal(value):
+                return _literal(value)
+            case Func(name, arg):
+                return _element("Function", self.expression(arg), name=name.lower())
+            case _:
+                assert_never(operand)
+
     def split(self, operand: Operand) -> tuple[Field, Func | None]:
         field = base_field(operand)
         if field is None:
             raise ValueError("a predicate on a literal must be folded before rendering")
         return field, operand if isinstance(operand, Func) else None
+
+    def between(self, operand: Operand, low: Literal, high: Literal) -> etree._Element:
+        qgis = self.backend == "qgis"
+        target = self.expression(operand) if qgis else _property(self.plain_field(operand, "BETWEEN"))
+        return _element("PropertyIsBetween", target, _element("LowerBoundary", self.value(low)),
+                        _element("UpperBoundary", self.value(high)))
+
+    def value(self, literal: Literal) -> etree._Element:
+        return self.expression(literal) if self.backend == "qgis" else _literal(literal.value)
 
     def plain_field(self, operand: Operand, construct: str) -> Field:
         field, func = self.split(operand)
@@ -173,6 +194,8 @@ class _Renderer:
         return field
 
     def comparison(self, left: Operand, op: CompareOp, right: Operand) -> etree._Element:
+        if self.backend == "qgis":
+            return _element(_COMPARISON_ELEMENT[op], self.expression(left), self.expression(right))
         if not isinstance(right, Literal):
             raise InvalidParameter(self.parameter, "comparing one field with another is not supported by this service")
         field, func = self.split(left)
@@ -189,29 +212,35 @@ class _Renderer:
 
     def in_list(self, operand: Operand, values: tuple[Literal, ...]) -> etree._Element:
         field, func = self.split(operand)
-        if func is None:
-            return _group("Or", [_compare(field, CompareOp.EQ, v.value) for v in values])
+        if func is None or self.backend == "qgis":
+            return _group("Or", [self.comparison(operand, CompareOp.EQ, v) for v in values])
         # An entry UPPER(x) could never equal (it is not upper-case) matches nothing and is left out.
         tests = [_equal_ignoring_case(field, _text(v)) for v in values if _unchanged_by(func, _text(v))]
         return _group("Or", tests) if tests else _never(field)
 
     def like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
         field, func = self.split(operand)
+        if self.backend == "qgis":
+            return self.qgis_like(operand, pattern)
         if func is not None and not _unchanged_by(func, "".join(p for p in pattern if isinstance(p, str))):
             return _never(field)
         ignore_case = {"matchCase": "false"} if func is not None else {}
         if not pattern:
             # MapServer turns an empty LIKE pattern into an unanchored, match-all regular expression.
             return _element("PropertyIsEqualTo", _property(field), _literal(""), **ignore_case)
-        if self.backend == "qgis" and any(
-            isinstance(part, str) and part.endswith("\\") and i + 1 < len(pattern) for i, part in enumerate(pattern)
-        ):
+        return self.like_element(_property(field), pattern, **ignore_case)
+
+    def qgis_like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
+        if any(isinstance(p, str) and p.endswith("\\") and i + 1 < len(pattern) for i, p in enumerate(pattern)):
             # QGIS turns the pattern into its own LIKE, where a backslash before a wildcard escapes it.
             raise InvalidParameter(self.parameter, "a LIKE pattern with a backslash right before a wildcard cannot "
                                    "be expressed for this service")
-        attrib = {"wildCard": WILD_CARD, "singleChar": SINGLE_CHAR, self.escape_attribute: ESCAPE_CHAR, **ignore_case}
+        return self.like_element(self.expression(operand), pattern)
+
+    def like_element(self, target: etree._Element, pattern: tuple[LikePart, ...], **extra: str) -> etree._Element:
+        attrib = {"wildCard": WILD_CARD, "singleChar": SINGLE_CHAR, self.escape_attribute: ESCAPE_CHAR, **extra}
         text = like_pattern_text(pattern, WILD_CARD, SINGLE_CHAR, ESCAPE_CHAR)
-        return _element("PropertyIsLike", _property(field), _element("Literal", text=text), **attrib)
+        return _element("PropertyIsLike", target, _element("Literal", text=text), **attrib)
 
 
 def _property(field: Field) -> etree._Element:
