@@ -69,7 +69,7 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
         "qgis/World": svc(qgis.url, "qgis", layers=["cities", "regions", "rgb"]),
         "Plain": svc(mapserver.url, "generic", layers=["rgb"]),
     }
-    for mode in ("hang", "exception", "garbage", "html", "error500", "badcaps"):
+    for mode in ("hang", "exception", "garbage", "html", "error500", "badcaps", "xxe"):
         services[f"bad/{mode}"] = svc(fake.url(mode), "mapserver", backend={"timeout": 1.5})
     services["bad/down"] = svc("http://127.0.0.1:9/ows", "mapserver", backend={"timeout": 2})
     return {"server": {"outputTTL": 120}, "services": services}

@@ -12,6 +12,11 @@ CAPS = (Path(__file__).parent / "unit" / "data" / "wms130-groups.xml").read_byte
 EXCEPTION = (b'<?xml version="1.0"?><ServiceExceptionReport version="1.3.0" xmlns="http://www.opengis.net/ogc">'
              b'<ServiceException code="InvalidParameterValue">msWMSLoadGetMapParams(): bad things</ServiceException>'
              b"</ServiceExceptionReport>")
+XXE_CAPS = CAPS.replace(
+    b'<WMS_Capabilities',
+    b'<!DOCTYPE WMS_Capabilities [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n<WMS_Capabilities', 1,
+).replace(b"<Title>Test map</Title><Abstract>A map for tests</Abstract>",
+          b"<Title>Test map</Title><Abstract>&secret;</Abstract>", 1)
 HANG_SECONDS = 8.0
 
 
@@ -37,6 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
         if request == "getcapabilities":
             if mode == "badcaps":
                 self._send(200, "text/xml", b"<html>not capabilities</html>")
+            elif mode == "xxe":
+                self._send(200, "text/xml", XXE_CAPS)
             else:
                 self._send(200, "text/xml", CAPS)
             return

@@ -163,3 +163,13 @@ def test_concurrent_failures_do_not_disturb_good_requests(gateway: Gateway) -> N
         assert all(f.result().status == 200 for f in good)
         assert all(f.result().status == 504 for f in bad)
     assert_still_serving(gateway)
+
+
+def test_external_entities_in_backend_xml_are_never_resolved(gateway: Gateway) -> None:
+    reply = fetch(gateway.services_url("bad/xxe"), {"f": "json"})
+    assert b"root:" not in reply.body  # /etc/passwd never reaches a client
+    if reply.status == 200:
+        assert reply.json()["serviceDescription"] in ("", "&secret;")
+    else:
+        assert_error(reply, 502)
+    assert_still_serving(gateway)

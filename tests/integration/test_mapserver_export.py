@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zipfile
@@ -199,6 +200,9 @@ def test_svg_and_pdf(gateway: Gateway) -> None:
     svg = export(gateway, "ms/World", bbox="-120,-50,40,80", size="320,260", layers="show:1", format="svg")
     assert svg.status == 200 and svg.content_type == "image/svg+xml"
     assert etree.fromstring(svg.body).tag.endswith("svg")
+    svgz = export(gateway, "ms/World", bbox="-120,-50,40,80", size="320,260", layers="show:1", format="svgz")
+    assert svgz.status == 200 and svgz.headers["Content-Encoding"] == "gzip"
+    assert etree.fromstring(gzip.decompress(svgz.body)).tag.endswith("svg")
     pdf = export(gateway, "ms/World", bbox="-120,-50,40,80", size="320,260", layers="show:1", format="pdf")
     assert pdf.status == 200 and pdf.content_type == "application/pdf" and pdf.body.startswith(b"%PDF")
     # QGIS offers neither SVG nor (here) PDF through WMS: svg is refused, pdf is made locally.
