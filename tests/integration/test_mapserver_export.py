@@ -286,6 +286,26 @@ def test_layer_defs(gateway: Gateway, service: str, where: str, pred: Any) -> No
             assert drawn[3] == 0, (region.name, where)
 
 
+@pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
+def test_layer_defs_on_several_layers(gateway: Gateway, service: str) -> None:
+    extent = (-120.0, -50.0, 40.0, 80.0)
+    defs = {"0": "category = 'capital' AND pop > 100000", "1": "UPPER(name) LIKE '%LAND%'"}
+    reply = export(gateway, service, bbox=",".join(map(str, extent)), size="640,520", layers="show:0,1,2",
+                   format="png32", layerDefs=json.dumps(defs))
+    assert reply.status == 200, reply.body[:500]
+    image = rgba(reply.body)
+    for region in ds.REGIONS:
+        inside = (region.bbox[0] + 1.5, region.bbox[1] + 1.5)
+        drawn = colour_at(image, *inside, extent)[:3] == ds.REGION_COLOURS[region.category]
+        assert drawn is ("LAND" in region.name.upper()), region.name
+    for city in [c for c in ds.CITIES if extent[0] < c.lon < extent[2]]:
+        drawn = colour_at(image, city.lon, city.lat, extent)[:3] == ds.CITY_COLOURS[city.category]
+        assert drawn is (city.category == "capital" and city.pop > 100_000), city.name
+    nothing = export(gateway, service, bbox=",".join(map(str, extent)), size="640,520", layers="show:1",
+                     format="png32", transparent="true", layerDefs=json.dumps({"1": "1 = 0"}))
+    assert nothing.status == 200 and (rgba(nothing.body)[..., 3] == 0).all()
+
+
 def ms(date: str) -> int:
     from datetime import UTC, datetime
 

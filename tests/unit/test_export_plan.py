@@ -72,7 +72,9 @@ def test_dpi_per_flavor(flavor: str, dpi_key: str | None, dpi_value: str | None)
         ("mapserver", "FILTER",
          '()(<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc"><ogc:PropertyIsEqualTo><ogc:PropertyName>category'
          "</ogc:PropertyName><ogc:Literal>A</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>)()()"),
-        ("qgis", "FILTER", "regions:\"category\" = 'A'"),
+        ("qgis", "FILTER",
+         '()()(<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc"><ogc:PropertyIsEqualTo><ogc:PropertyName>category'
+         "</ogc:PropertyName><ogc:Literal>A</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>)()"),
         ("geoserver", "CQL_FILTER", "INCLUDE;category = 'A';INCLUDE;INCLUDE"),
     ],
 )
@@ -85,6 +87,12 @@ def test_layer_defs_per_dialect(flavor: str, key: str, value: str) -> None:
     else:
         assert q["LAYERS"] == "rgb,regions,cities,temperature"
     assert q[key] == value
+
+
+def test_never_matching_definition_leaves_the_layer_out() -> None:
+    ctx = context()
+    q = getmap(ctx, plan(ctx, bbox="0,0,10,10", layerDefs='{"2": "1 = 0"}'))
+    assert q["LAYERS"] == "rgb,cities,temperature" and "FILTER" not in q
 
 
 def test_generic_backend_refuses_layer_defs() -> None:

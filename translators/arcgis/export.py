@@ -17,7 +17,7 @@ from typing import Any
 from translators.arcgis.layers import LayerTree, MapLayer
 from translators.crs import SpatialRef, from_ogc_code, resolve_sr, transform_bbox
 from translators.errors import InvalidParameter, UnsupportedParameter
-from translators.filters import parse_where
+from translators.filters import FALSE, parse_where
 from translators.filters.ast import Expr
 from translators.imaging import rotation_source_size
 from translators.ogc.flavors import Flavor
@@ -470,6 +470,8 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
         layer = tree.by_id[layer_id]
         if layer.wms.name:
             filters[layer.wms.name] = expr
+    # A definition that can never match draws nothing: leave the layer out rather than ask the backend.
+    leaves = [layer for layer in leaves if filters.get(layer.wms.name or "") != FALSE]
 
     time_text = params.get("time")
     time = parse_arcgis_time(time_text) if time_text else None

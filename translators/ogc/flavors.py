@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Dialect = Literal["ogc", "qgis", "cql"]
+# QGIS Server 3.22 runs a text FILTER as provider SQL behind a token whitelist (upper(), dates, escaped LIKE and IN
+# come out wrong), while its OGC Filter XML path evaluates real QGIS expressions: QGIS gets OGC XML too.
+Dialect = Literal["ogc-mapserver", "ogc-qgis", "cql"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,8 @@ class Flavor:
 
 
 FLAVORS: dict[str, Flavor] = {
-    "mapserver": Flavor("mapserver", "ogc", "MAP_RESOLUTION", "ANGLE", -1.0, False, False, True),
-    "qgis": Flavor("qgis", "qgis", "DPI", None, 1.0, True, True, False),
+    "mapserver": Flavor("mapserver", "ogc-mapserver", "MAP_RESOLUTION", "ANGLE", -1.0, False, False, True),
+    "qgis": Flavor("qgis", "ogc-qgis", "DPI", None, 1.0, True, True, False),
     "geoserver": Flavor("geoserver", "cql", "FORMAT_OPTIONS", "ANGLE", -1.0, False, False, True),
     "generic": Flavor("generic", None, None, None, 1.0, False, False, True),
 }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from translators.crs import SpatialRef, ogc_bbox_order
 from translators.errors import UnsupportedParameter
-from translators.filters import to_cql, to_ogc_filter, to_qgis_expression
+from translators.filters import to_cql, to_ogc_filter
 from translators.filters.ast import Expr
 from translators.ogc.flavors import Flavor
 from translators.timeutil import TimeRange, iso
@@ -55,14 +56,14 @@ def filter_params(layers: Sequence[str], filters: Mapping[str, Expr], flavor: Fl
     dialect = flavor.filter_dialect
     if dialect is None:
         raise UnsupportedParameter("layerDefs", f"a {flavor.name} backend cannot filter features")
-    if dialect == "ogc":
-        # MapServer wants one parenthesised filter per requested layer, empty for the unfiltered ones.
-        parts = [f"({to_ogc_filter(filters[name]) if name in filters else ''})" for name in layers]
-        return {"FILTER": "".join(parts)}
-    if dialect == "qgis":
-        return {"FILTER": ";".join(f"{name}:{to_qgis_expression(filters[name])}" for name in layers
-                                   if name in filters)}
-    return {"CQL_FILTER": ";".join(to_cql(filters[name]) if name in filters else "INCLUDE" for name in layers)}
+    if dialect == "cql":
+        return {"CQL_FILTER": ";".join(to_cql(filters[name], parameter="layerDefs") if name in filters
+                                       else "INCLUDE" for name in layers)}
+    backend: Literal["mapserver", "qgis"] = "qgis" if dialect == "ogc-qgis" else "mapserver"
+    # One parenthesised filter per requested layer, empty for the unfiltered ones.
+    parts = [f"({to_ogc_filter(filters[name], parameter='layerDefs', backend=backend) if name in filters else ''})"
+             for name in layers]
+    return {"FILTER": "".join(parts)}
 
 
 def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, str]:
