@@ -67,10 +67,12 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
         "ms/Small": svc(mapserver.url, "mapserver", layers=["rgb"], maxImageWidth=300, maxImageHeight=200),
         "qgis/All": svc(qgis.url, "qgis"),
         "qgis/World": svc(qgis.url, "qgis", layers=["cities", "regions", "rgb"]),
+        "qgis/Time": svc(qgis.url, "qgis", layers=["events", "temperature_20200101"]),
         "Plain": svc(mapserver.url, "generic", layers=["rgb"]),
     }
     for mode in ("hang", "exception", "garbage", "html", "error500", "badcaps", "xxe"):
         services[f"bad/{mode}"] = svc(fake.url(mode), "mapserver", backend={"timeout": 1.5})
+    services["bad/refresh"] = svc(fake.url("refresh"), "mapserver", backend={"capabilitiesTTL": 0.5})
     services["bad/down"] = svc("http://127.0.0.1:9/ows", "mapserver", backend={"timeout": 2})
     return {"server": {"outputTTL": 120}, "services": services}
 

@@ -173,3 +173,19 @@ def test_external_entities_in_backend_xml_are_never_resolved(gateway: Gateway) -
     else:
         assert_error(reply, 502)
     assert_still_serving(gateway)
+
+
+def test_capabilities_are_cached_and_refreshed(gateway: Gateway, fake_wms: FakeWms) -> None:
+    import time
+
+    def caps_requests() -> int:
+        return sum(1 for mode, request in fake_wms.server.requests  # type: ignore[attr-defined]
+                   if mode == "refresh" and request == "getcapabilities")
+
+    for _ in range(3):
+        assert fetch(gateway.services_url("bad/refresh"), {"f": "json"}).status == 200
+    first = caps_requests()
+    assert first == 1  # cached
+    time.sleep(0.7)
+    assert fetch(gateway.services_url("bad/refresh"), {"f": "json"}).status == 200
+    assert caps_requests() == first + 1  # refreshed after its TTL

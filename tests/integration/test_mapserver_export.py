@@ -325,9 +325,10 @@ def test_time_instant_picks_the_raster(gateway: Gateway, date: str) -> None:
     [("2020-01-01", "2020-03-31"), ("2020-03-01", "2020-06-30"), ("2020-06-01", "2020-12-31"),
      ("2020-01-15", "2020-01-15")],
 )
-def test_time_range_selects_events(gateway: Gateway, start: str, end: str) -> None:
+@pytest.mark.parametrize("service", ["ms/Time", "qgis/Time"])
+def test_time_range_selects_events(gateway: Gateway, service: str, start: str, end: str) -> None:
     extent = (0.0, 30.0, 40.0, 60.0)
-    image = rgba(export(gateway, "ms/Time", bbox="0,30,40,60", size="400,300", layers="show:0", format="png32",
+    image = rgba(export(gateway, service, bbox="0,30,40,60", size="400,300", layers="show:0", format="png32",
                         transparent="true", time=f"{ms(start)},{ms(end)}").body)
     expected = ds.events_between(start, end)
     for event in ds.EVENTS:
