@@ -1,0 +1,1 @@
+"""Pixel values of coverages: the raster model, rendering functions and encoders of the ImageServer."""
