@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.handlers import catalog, mapserver
+from proxy.handlers import catalog, imageserver, mapserver
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_response
-from proxy.services import Registry
+from proxy.services import ImageService, Registry
 from proxy.settings import Settings
 from translators.errors import ArcGISError, InvalidParameter, NotFound
 from translators.params import Params
@@ -133,10 +133,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     name = "/".join(rest[:index])
     kind = rest[index].lower()
     sub = [s.lower() for s in rest[index + 1:]]
-    if kind != "mapserver":
-        raise NotFound(f"Service '{name}' of type ImageServer not found.")
-    service = registry.map_service(name)
     run_cpu = partial(_run_cpu, app)
+    if kind == "imageserver":
+        return await _image_server(request, registry.image_service(name), sub, params, run_cpu)
+    service = registry.map_service(name)
     if not sub:
         return await mapserver.root(service, params)
     if sub == ["layers"]:
@@ -145,6 +145,26 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return await mapserver.export(service, params, request, app[OUTPUTS], run_cpu, base_url(request))
     if len(sub) == 1:
         return await mapserver.layer(service, sub[0], params)
+    raise NotFound()
+
+
+async def _image_server(request: web.Request, service: ImageService, sub: list[str], params: Params,
+                        run_cpu: Callable[..., Any]) -> web.StreamResponse:
+    outputs = request.app[OUTPUTS]
+    if not sub:
+        return await imageserver.root(service, params)
+    if sub == ["exportimage"]:
+        return await imageserver.export_image_op(service, params, outputs, run_cpu, base_url(request))
+    if sub == ["identify"]:
+        return await imageserver.identify(service, params, run_cpu)
+    if sub == ["download"]:
+        return await imageserver.download(service, params, outputs, run_cpu, base_url(request))
+    if sub == ["file"]:
+        return imageserver.raster_file(params, outputs)
+    if sub == ["keyproperties"]:
+        return await imageserver.key_props(service, params)
+    if sub == ["statistics"]:
+        return await imageserver.stats(service, params)
     raise NotFound()
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
 from proxy.settings import ServiceSettings, Settings
 from translators.arcgis.export import ServiceContext
+from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
 from translators.arcgis.layers import LayerTree
 from translators.crs import SpatialRef, from_ogc_code, resolve_sr, wgs84_bbox_to
 from translators.errors import BackendError, NotFound
 from translators.ogc.flavors import Flavor
+from translators.ogc.wcs import CoverageDescription, getcoverage_params, snap_to_grid
 from translators.ogc.wms import BBox, WmsCapabilities
+from translators.raster.io import band_statistics, file_nodata, read_geotiff
+from translators.timeutil import parse_iso
 
 
 def _service_sr(configured: int | str | None, caps: WmsCapabilities) -> SpatialRef:
@@ -70,15 +76,88 @@ class MapService:
         await self.backend.close()
 
 
+class ImageService:
+    """An ImageServer service backed by a WCS (one coverage, or one coverage per date)."""
+
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any]) -> None:
+        self.settings = settings
+        self.backend = WcsBackend(settings.backend, run_cpu, settings.wcs_version, settings.coverage_format)
+        self._run_cpu = run_cpu
+        self._context: ImageContext | None = None
+        self._descriptions: dict[str, CoverageDescription] | None = None
+        self._lock = asyncio.Lock()
+
+    def coverage_ids(self) -> list[str]:
+        """The configured coverages, in raster-id order."""
+        if self.settings.coverages:
+            return [coverage for _, coverage in self.settings.coverages]
+        assert self.settings.coverage is not None
+        return [self.settings.coverage]
+
+    async def context(self) -> ImageContext:
+        """The service context; statistics are computed once per description and cached."""
+        descriptions = await self.backend.describe(self.coverage_ids())
+        if self._context is not None and descriptions is self._descriptions:
+            return self._context
+        async with self._lock:
+            if self._context is not None and descriptions is self._descriptions:
+                return self._context
+            rasters = self._rasters(descriptions)
+            first = rasters[0]
+            desc = first.coverage
+            fetch = Fetch(first, *snap_to_grid(desc.extent, desc, _stats_cell(desc)), None)
+            body = await self.backend.get_coverage(getcoverage_params(
+                desc, fetch.bbox, fetch.width, fetch.height, None, first.time if first.wcs_time else None))
+            raster = await self._run_cpu(read_geotiff, body, desc.sr, desc.nodata)
+            stats = await self._run_cpu(band_statistics, raster)
+            nodata = desc.nodata
+            if not nodata:
+                declared = await self._run_cpu(file_nodata, body)
+                nodata = (declared,) if declared is not None else ()
+            settings = self.settings
+            self._context = ImageContext(
+                name=settings.short_name, sr=desc.sr, rasters=rasters, pixel_type=raster.pixel_type,
+                band_count=raster.band_count,
+                band_names=desc.band_names if len(desc.band_names) == raster.band_count else
+                tuple(f"Band_{i + 1}" for i in range(raster.band_count)),
+                stats=tuple(stats), nodata=nodata, max_width=settings.max_image_width,
+                max_height=settings.max_image_height, subset_bands=self.backend.settings.flavor == "mapserver",
+            )
+            self._descriptions = descriptions
+            return self._context
+
+    def _rasters(self, descriptions: dict[str, CoverageDescription]) -> tuple[CatalogRaster, ...]:
+        if self.settings.coverages:
+            return tuple(CatalogRaster(i + 1, descriptions[coverage], parse_iso(date), False)
+                         for i, (date, coverage) in enumerate(self.settings.coverages))
+        desc = descriptions[self.coverage_ids()[0]]
+        if desc.time_positions:
+            return tuple(CatalogRaster(i + 1, desc, moment, True) for i, moment in enumerate(desc.time_positions))
+        return (CatalogRaster(1, desc, None, False),)
+
+    async def close(self) -> None:
+        """Release the backend's connections."""
+        await self.backend.close()
+
+
+def _stats_cell(desc: CoverageDescription) -> tuple[float, float]:
+    # Statistics from at most ~1024x1024 cells: exact for small coverages, a fair sample for large ones.
+    factor = max(1.0, max(desc.columns, desc.rows) / 1024)
+    return desc.pixel_size[0] * factor, desc.pixel_size[1] * factor
+
+
 class Registry:
     """Every configured service by folder and name."""
 
     def __init__(self, settings: Settings, run_cpu: Callable[..., Any]) -> None:
         self.settings = settings
         self.map_services: dict[str, MapService] = {}
+        self.image_services: dict[str, ImageService] = {}
         for key, service in settings.services.items():
             if service.type == "MapServer":
                 self.map_services[key] = MapService(service, run_cpu)
+            else:
+                self.image_services[key] = ImageService(service, run_cpu)
 
     def folders(self) -> list[str]:
         """Folder names in configuration order, without duplicates."""
@@ -96,7 +175,16 @@ class Registry:
             raise NotFound(f"Service '{name}' of type MapServer not found.")
         return service
 
+    def image_service(self, name: str) -> ImageService:
+        """Find an ImageServer service by its full name (case-insensitive)."""
+        service = self.image_services.get(name.lower())
+        if service is None:
+            raise NotFound(f"Service '{name}' of type ImageServer not found.")
+        return service
+
     async def close(self) -> None:
         """Close every backend."""
-        for service in self.map_services.values():
-            await service.close()
+        for map_service in self.map_services.values():
+            await map_service.close()
+        for image_service in self.image_services.values():
+            await image_service.close()

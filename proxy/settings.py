@@ -14,8 +14,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from translators.timeutil import parse_iso
+
 FLAVORS = ("mapserver", "qgis", "geoserver", "generic")
 SERVICE_TYPES = ("MapServer", "ImageServer")
+SERVICE_DATA_TYPES = ("esriImageServiceDataTypeGeneric", "esriImageServiceDataTypeElevation",
+                      "esriImageServiceDataTypeThematic", "esriImageServiceDataTypeProcessed",
+                      "esriImageServiceDataTypeScientific", "esriImageServiceDataTypeRGB")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)?$")
 
 
@@ -57,6 +62,10 @@ class ServiceSettings:
     description: str | None = None
     copyright_text: str | None = None
     coverage: str | None = None
+    coverages: tuple[tuple[str, str], ...] = ()  # (ISO date, coverage id) of a time series of coverages
+    coverage_format: str | None = None
+    wcs_version: str = "auto"
+    service_data_type: str | None = None
     preview_layer: str | None = None
 
     @property
@@ -153,13 +162,33 @@ def _backend(value: Any, key: str) -> BackendSettings:
     )
 
 
+def _coverages(data: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
+    value = data.get("coverages")
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{key}.coverages", "must map ISO dates to coverage ids")
+    out: list[tuple[str, str]] = []
+    for date, coverage in value.items():
+        text = date.isoformat() if hasattr(date, "isoformat") else str(date)
+        try:
+            parse_iso(text)
+        except ValueError:
+            raise ConfigError(f"{key}.coverages.{date}", "is not an ISO 8601 date") from None
+        if not isinstance(coverage, str) or not coverage:
+            raise ConfigError(f"{key}.coverages.{date}", "must be a coverage id")
+        out.append((text, coverage))
+    return tuple(sorted(out))
+
+
 def _service(name: Any, value: Any) -> ServiceSettings:
     key = f"services.{name}"
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ConfigError(key, "service names are 'Name' or 'folder/Name' (letters, digits, _ - .)")
     data = _mapping(value, key)
     _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
-                       "maxImageHeight", "description", "copyrightText", "coverage", "previewLayer"})
+                       "maxImageHeight", "description", "copyrightText", "coverage", "coverages", "format",
+                       "wcsVersion", "serviceDataType", "previewLayer"})
     service_type = data.get("type")
     if service_type not in SERVICE_TYPES:
         raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
@@ -168,8 +197,15 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     sr = data.get("spatialReference")
     if sr is not None and (isinstance(sr, bool) or not isinstance(sr, int | str)):
         raise ConfigError(f"{key}.spatialReference", "must be a wkid or an 'EPSG:…' code")
-    if service_type == "ImageServer" and not data.get("coverage"):
-        raise ConfigError(f"{key}.coverage", "is required for an ImageServer")
+    coverages = _coverages(data, key)
+    if service_type == "ImageServer" and not data.get("coverage") and not coverages:
+        raise ConfigError(f"{key}.coverage", "is required for an ImageServer (or coverages: {date: id})")
+    wcs_version = str(data.get("wcsVersion", "auto"))
+    if wcs_version not in ("auto", "2.0.1", "1.0.0"):
+        raise ConfigError(f"{key}.wcsVersion", f"must be auto, 2.0.1 or 1.0.0, got {wcs_version!r}")
+    data_type = _text(data, "serviceDataType", key)
+    if data_type is not None and data_type not in SERVICE_DATA_TYPES:
+        raise ConfigError(f"{key}.serviceDataType", f"must be one of {', '.join(SERVICE_DATA_TYPES)}")
     return ServiceSettings(
         name=name,
         type=service_type,
@@ -182,6 +218,10 @@ def _service(name: Any, value: Any) -> ServiceSettings:
         description=_text(data, "description", key),
         copyright_text=_text(data, "copyrightText", key),
         coverage=_text(data, "coverage", key),
+        coverages=coverages,
+        coverage_format=_text(data, "format", key),
+        wcs_version=wcs_version,
+        service_data_type=data_type,
         preview_layer=_text(data, "previewLayer", key),
     )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import dataspec as ds
 from tests.backends.generate import generate
 from tests.backends.servers import FastCgiBackend, MapServerBackend, QgisBackend
 from tests.fakes import FakeWms
@@ -70,6 +71,20 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
         "qgis/Time": svc(qgis.url, "qgis", layers=["events", "temperature_20200101"]),
         "Plain": svc(mapserver.url, "generic", layers=["rgb"]),
     }
+    def image(url: str, flavor: str, **extra: object) -> dict[str, object]:
+        return {"type": "ImageServer", "backend": {"url": url, "flavor": flavor}, **extra}
+
+    services.update({
+        "img/Elevation": image(mapserver.url, "mapserver", coverage="dem"),
+        "img/ElevationQ": image(qgis.url, "qgis", coverage="dem"),
+        "img/Bands": image(mapserver.url, "mapserver", coverage="bands4"),
+        "img/BandsQ": image(qgis.url, "qgis", coverage="bands4"),
+        "img/RGB": image(mapserver.url, "mapserver", coverage="rgbcov"),
+        "img/TimeWCS": image(mapserver.url, "mapserver", coverage="tempcov"),
+        "img/TimeSeriesQ": image(qgis.url, "qgis", coverages=dict(ds.TEMP_COVERAGE_LAYERS)),
+        "img/Small": image(mapserver.url, "mapserver", coverage="dem", maxImageWidth=200, maxImageHeight=100),
+        "img/Missing": image(mapserver.url, "mapserver", coverage="nosuchcoverage"),
+    })
     for mode in ("hang", "exception", "garbage", "html", "error500", "badcaps", "xxe"):
         services[f"bad/{mode}"] = svc(fake.url(mode), "mapserver", backend={"timeout": 1.5})
     services["bad/refresh"] = svc(fake.url("refresh"), "mapserver", backend={"capabilitiesTTL": 0.5})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,12 +27,13 @@ class Response:
     url: str
 
 
-def build_url(base: str, params: dict[str, str]) -> str:
+def build_url(base: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     """Merge ``params`` into the backend URL's own query (backend URLs may carry ``map=…``)."""
+    pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
     parts = urlsplit(base)
-    existing = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if k.upper() not in {p.upper() for p in params}]
-    query = urlencode([*existing, *params.items()])
+    names = {k.upper() for k, _ in pairs}
+    existing = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.upper() not in names]
+    query = urlencode([*existing, *pairs])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
@@ -56,7 +58,7 @@ class BackendClient:
             await self._session.close()
             self._session = None
 
-    async def get(self, params: dict[str, str]) -> Response:
+    async def get(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
         """GET the backend with ``params``; network failures become 502, timeouts 504."""
         url = build_url(self.settings.url, params)
         try:

@@ -14,10 +14,17 @@ Layers (the WMS names are the same on MapServer and QGIS Server):
 ``events``      time-enabled points (:data:`EVENTS`), 10 px squares in :data:`EVENT_COLOUR`
 ``dem``         Float32 elevation, :func:`dem_value_at`, nodata :data:`DEM_NODATA` in :data:`DEM_NODATA_BLOCK`
 ``multiband``   3-band Int16, :func:`multiband_values_at`
+``tempcov_*``   one Float32 coverage per date of :data:`TEMP_COVERAGE_DATES` (:data:`TEMP_COVERAGE_LAYERS`),
+                :func:`temp_value_at`, nodata :data:`TEMP_COVERAGE_NODATA` in :data:`TEMP_COVERAGE_NODATA_BLOCK`
+``tempcov``     the same four rasters as one time-enabled coverage (MapServer only, WMS and WCS 1.0.0 TIME)
+``rgbcov``      3-band uint8 crop of ``rgb`` (:data:`RGBCOV_EXTENT`), :func:`rgbcov_values_at`, no nodata
+``bands4``      4-band Int16 blue/green/red/nir, :func:`bands4_values_at`, NDVI :func:`bands4_ndvi_at`,
+                nodata :data:`BANDS4_NODATA` in :data:`BANDS4_NODATA_BLOCK`
 ==============  ==========================================================================================
 
 QGIS Server 3.22 has no raster TIME: it publishes ``temperature_20200101`` … (:data:`QGIS_TEMPERATURE_LAYERS`)
-instead of ``temperature``.
+instead of ``temperature``, and has no ``tempcov`` (the per-date ``tempcov_*`` coverages exist on both servers).
+Every coverage is also a WMS layer of the same name (a rendered preview).
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ FILES = {  # file names under the data dir
     "temperature_index": "temperature_index.geojson",
     "dem": "dem.tif",
     "multiband": "multiband.tif",
+    "tempcov_index": "tempcov_index.geojson",
+    "rgbcov": "rgbcov.tif",
+    "bands4": "bands4.tif",
     "mapfile": "arcbridge.map",
     "mapserver_config": "mapserver.conf",
     "qgis_project": "arcbridge.qgs",
@@ -264,8 +274,135 @@ def multiband_pixel(lon: float, lat: float) -> tuple[int, int]:
     )
 
 
+# ---------------------------------------------------------------------------------------- tempcov (WCS time)
+TEMP_COVERAGE_EXTENT: BBox = (20.0, 40.0, 30.0, 50.0)
+TEMP_COVERAGE_RES = 0.05
+TEMP_COVERAGE_SIZE = (200, 200)  # width, height
+TEMP_COVERAGE_DATES: tuple[str, ...] = ("2020-01-01", "2020-04-01", "2020-07-01", "2020-10-01")
+TEMP_COVERAGE_NODATA = -9999.0
+TEMP_COVERAGE_NODATA_BLOCK = (150, 170, 20, 40)
+"""col_start, col_stop, row_start, row_stop (stop exclusive): lon 27.5..28.5, lat 48..49 is nodata on every date."""
+TEMP_COVERAGE_LAYERS: dict[str, str] = {d: "tempcov_" + d.replace("-", "") for d in TEMP_COVERAGE_DATES}
+"""One Float32 coverage (and WMS layer) per date, on both servers."""
+TEMP_COVERAGE_TIME_NAME = "tempcov"
+"""MapServer only: the four dates as one time-enabled coverage / WMS layer (tile index ``tempcov_index``)."""
+TEMP_COVERAGE_TIME_EXTENT = "2020-01-01/2020-10-01/P3M"
+TEMP_COVERAGE_DEFAULT_DATE = "2020-10-01"
+"""What ``tempcov`` serves without TIME: WMS by ``wms_timedefault``; WCS (1.0.0 without TIME, and 2.0.1 always,
+which ignores TIME and refuses a time SUBSET) draws every tile of the index, the last one (this date) on top."""
+TEMP_COVERAGE_DISPLAY_RANGE = (0.0, 4000.0)
+"""The WMS ``tempcov*`` layers map this value range linearly to grey 0..255 (nodata is not drawn)."""
+
+
+def temp_value_at(date_index: int, col: int, row: int) -> float:
+    """Value of pixel (col, row) of the ``tempcov`` raster of ``TEMP_COVERAGE_DATES[date_index]``; row 0 at the north.
+
+    ``1000 * date_index + col + 0.5 * row`` (0 .. 3298.5, multiples of 0.5, exact in Float32): ``value // 1000`` is
+    the date index. :data:`TEMP_COVERAGE_NODATA` inside :data:`TEMP_COVERAGE_NODATA_BLOCK`.
+    """
+    c0, c1, r0, r1 = TEMP_COVERAGE_NODATA_BLOCK
+    if c0 <= col < c1 and r0 <= row < r1:
+        return TEMP_COVERAGE_NODATA
+    return 1000.0 * date_index + col + 0.5 * row
+
+
+def temp_pixel(lon: float, lat: float) -> tuple[int, int]:
+    """(col, row) of the tempcov pixel containing ``lon, lat``."""
+    return (
+        math.floor((lon - TEMP_COVERAGE_EXTENT[0]) / TEMP_COVERAGE_RES),
+        math.floor((TEMP_COVERAGE_EXTENT[3] - lat) / TEMP_COVERAGE_RES),
+    )
+
+
+def temp_coverage_file(date: str) -> str:
+    """File name of the tempcov raster of one date."""
+    return "tempcov_" + date.replace("-", "") + ".tif"
+
+
+# ----------------------------------------------------------------------------------------------------- rgbcov
+RGBCOV_EXTENT: BBox = (-10.0, 30.0, 10.0, 50.0)
+RGBCOV_RES = 0.25
+RGBCOV_SIZE = (80, 80)  # width, height
+RGBCOV_BAND_NAMES = ("red", "green", "blue")
+"""3-band uint8 (serviceDataType RGB), no nodata: pixel (col, row) of the crop of ``rgb`` whose north-west corner is
+rgb pixel (680, 160)."""
+
+
+def rgbcov_values_at(col: int, row: int) -> Colour:
+    """uint8 values of bands red, green, blue at pixel (col, row) (row 0 at the north): the ``rgb`` colour there."""
+    lon = RGBCOV_EXTENT[0] + (col + 0.5) * RGBCOV_RES
+    lat = RGBCOV_EXTENT[3] - (row + 0.5) * RGBCOV_RES
+    return rgb_colour_at(lon, lat)
+
+
+def rgbcov_pixel(lon: float, lat: float) -> tuple[int, int]:
+    """(col, row) of the rgbcov pixel containing ``lon, lat``."""
+    return (math.floor((lon - RGBCOV_EXTENT[0]) / RGBCOV_RES), math.floor((RGBCOV_EXTENT[3] - lat) / RGBCOV_RES))
+
+
+# ----------------------------------------------------------------------------------------------------- bands4
+BANDS4_EXTENT: BBox = (40.0, 40.0, 50.0, 50.0)
+BANDS4_RES = 0.05
+BANDS4_SIZE = (200, 200)  # width, height
+BANDS4_BAND_NAMES = ("blue", "green", "red", "nir")
+"""Band order of the ``bands4`` raster (1..4), a Landsat-like Int16 scene (MapServer 8.0 has no UInt16 WCS output)."""
+BANDS4_NODATA = 0
+BANDS4_NODATA_BLOCK = (10, 30, 170, 190)
+"""col_start, col_stop, row_start, row_stop (stop exclusive): lon 40.5..41.5, lat 40.5..41.5 is nodata in all bands."""
+BANDS4_NDVI_ZONES = ((0, 50, -0.5), (50, 100, 0.0), (100, 200, 0.5))
+"""(col_start, col_stop, NDVI): nir = red / 3 (water-like), nir = red, nir = 3 * red (vegetation, nir > red).
+In lon: 40..42.5 is -0.5, 42.5..45 is 0, 45..50 is 0.5 (outside the nodata block)."""
+BANDS4_DISPLAY_BANDS = (3, 2, 1)
+BANDS4_DISPLAY_RANGE = (0.0, 3000.0)
+"""The WMS ``bands4`` layer draws bands red, green, blue (3, 2, 1) as R, G, B, mapping this range to 0..255."""
+
+
+def bands4_values_at(col: int, row: int) -> tuple[int, int, int, int]:
+    """Int16 (blue, green, red, nir) at pixel (col, row), row 0 at the north; all :data:`BANDS4_NODATA` in the block.
+
+    blue = 100 + 2 * col, green = 300 + 3 * row, red = 1200 + 6 * row, nir = red / 3 for col < 50, red for
+    50 <= col < 100, 3 * red for col >= 100 (every value > 0, so 0 is free for nodata).
+    """
+    c0, c1, r0, r1 = BANDS4_NODATA_BLOCK
+    if c0 <= col < c1 and r0 <= row < r1:
+        return (BANDS4_NODATA,) * 4  # type: ignore[return-value]
+    red = 1200 + 6 * row
+    nir = red // 3 if col < 50 else red if col < 100 else 3 * red
+    return (100 + 2 * col, 300 + 3 * row, red, nir)
+
+
+def bands4_ndvi_at(col: int, row: int) -> float | None:
+    """(nir - red) / (nir + red) at pixel (col, row): exactly -0.5, 0.0 or 0.5; None in the nodata block."""
+    _, _, red, nir = bands4_values_at(col, row)
+    if red == BANDS4_NODATA:
+        return None
+    return (nir - red) / (nir + red)
+
+
+def bands4_pixel(lon: float, lat: float) -> tuple[int, int]:
+    """(col, row) of the bands4 pixel containing ``lon, lat``."""
+    return (math.floor((lon - BANDS4_EXTENT[0]) / BANDS4_RES), math.floor((BANDS4_EXTENT[3] - lat) / BANDS4_RES))
+
+
 # ------------------------------------------------------------------------------------------------------- names
 WMS_LAYERS = ("regions", "cities", "rgb", "temperature", "events", "dem", "multiband")
 GROUP_NAME = "overlays"
 GROUP_MEMBERS = ("regions", "cities")
 WCS_COVERAGES = ("dem", "multiband")
+"""The original coverages (on both servers; both are WMS layers too, in :data:`WMS_LAYERS`)."""
+IMAGE_COVERAGES: tuple[str, ...] = (*TEMP_COVERAGE_LAYERS.values(), "rgbcov", "bands4")
+"""Coverages added for the ImageServer, on both servers; each is also a WMS layer of the same name."""
+MAPSERVER_ONLY_COVERAGES = (TEMP_COVERAGE_TIME_NAME,)
+"""Time-enabled coverages (and WMS layers) that only MapServer serves (QGIS 3.22 has no raster TIME)."""
+MAPSERVER_WCS_FORMATS: dict[str, str] = {
+    "dem": "GEOTIFF_FLOAT32",
+    "multiband": "GEOTIFF_INT16",
+    **{name: "GEOTIFF_FLOAT32" for name in (*TEMP_COVERAGE_LAYERS.values(), TEMP_COVERAGE_TIME_NAME)},
+    "rgbcov": "GEOTIFF_BYTE",
+    "bands4": "GEOTIFF_INT16_NODATA0",
+}
+"""MapServer OUTPUTFORMAT NAME to ask for each coverage (WCS 1.0.0 FORMAT and 2.0.1 FORMAT alike). ``image/tiff``
+always means the first format, Float32 with nodata -9999, whatever the coverage's type; the nodata of a WCS 2.0.1
+answer is the format's ``NULLVALUE`` (WCS 1.0.0 uses the layer's ``wcs_rangeset_nullvalue``)."""
+QGIS_WCS_FORMAT = "GeoTIFF"
+"""QGIS Server's only WCS 1.0.0 format (the coverage's own data type and nodata)."""

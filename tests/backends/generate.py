@@ -138,8 +138,40 @@ def multiband_array() -> np.ndarray:
     return out
 
 
+def temp_coverage_array(date_index: int) -> np.ndarray:
+    """The ``tempcov`` raster of ``TEMP_COVERAGE_DATES[date_index]`` as a (1, rows, cols) float32 array."""
+    w, h = ds.TEMP_COVERAGE_SIZE
+    col = np.arange(w, dtype=np.float64)[None, :]
+    row = np.arange(h, dtype=np.float64)[:, None]
+    out = (1000.0 * date_index + col + 0.5 * row).astype(np.float32)
+    c0, c1, r0, r1 = ds.TEMP_COVERAGE_NODATA_BLOCK
+    out[r0:r1, c0:c1] = ds.TEMP_COVERAGE_NODATA
+    return out[None]
+
+
+def rgbcov_array() -> np.ndarray:
+    """The ``rgbcov`` raster (a crop of ``rgb``) as a (3, rows, cols) uint8 array."""
+    c0 = round((ds.RGBCOV_EXTENT[0] - ds.RGB_EXTENT[0]) / ds.RGB_RES)
+    r0 = round((ds.RGB_EXTENT[3] - ds.RGBCOV_EXTENT[3]) / ds.RGB_RES)
+    w, h = ds.RGBCOV_SIZE
+    return np.ascontiguousarray(rgb_array()[:, r0 : r0 + h, c0 : c0 + w])
+
+
+def bands4_array() -> np.ndarray:
+    """The ``bands4`` raster as a (4, rows, cols) int16 array: blue, green, red, nir."""
+    w, h = ds.BANDS4_SIZE
+    col = np.broadcast_to(np.arange(w, dtype=np.int32)[None, :], (h, w))
+    row = np.broadcast_to(np.arange(h, dtype=np.int32)[:, None], (h, w))
+    red = 1200 + 6 * row
+    nir = np.where(col < 50, red // 3, np.where(col < 100, red, 3 * red))
+    out = np.stack([100 + 2 * col, 300 + 3 * row, red, nir]).astype(np.int16)
+    c0, c1, r0, r1 = ds.BANDS4_NODATA_BLOCK
+    out[:, r0:r1, c0:c1] = ds.BANDS4_NODATA
+    return out
+
+
 def write_rasters(data_dir: Path) -> None:
-    """Write rgb, temperature_*, dem and multiband GeoTIFFs."""
+    """Write rgb, temperature_*, dem, multiband, tempcov_*, rgbcov and bands4 GeoTIFFs."""
     _write_tif(data_dir / ds.FILES["rgb"], rgb_array(), ds.RGB_EXTENT[0], ds.RGB_EXTENT[3], ds.RGB_RES)
 
     west, south, east, north = ds.TEMPERATURE_EXTENT
@@ -161,6 +193,15 @@ def write_rasters(data_dir: Path) -> None:
         descriptions=ds.MULTIBAND_BAND_NAMES,
     )
 
+    west, _, _, north = ds.TEMP_COVERAGE_EXTENT
+    for i, date in enumerate(ds.TEMP_COVERAGE_DATES):
+        _write_tif(data_dir / ds.temp_coverage_file(date), temp_coverage_array(i), west, north, ds.TEMP_COVERAGE_RES,
+                   nodata=ds.TEMP_COVERAGE_NODATA, descriptions=("temperature",))  # fmt: skip
+    _write_tif(data_dir / ds.FILES["rgbcov"], rgbcov_array(), ds.RGBCOV_EXTENT[0], ds.RGBCOV_EXTENT[3], ds.RGBCOV_RES,
+               photometric="RGB", descriptions=ds.RGBCOV_BAND_NAMES)  # fmt: skip
+    _write_tif(data_dir / ds.FILES["bands4"], bands4_array(), ds.BANDS4_EXTENT[0], ds.BANDS4_EXTENT[3],
+               ds.BANDS4_RES, nodata=ds.BANDS4_NODATA, descriptions=ds.BANDS4_BAND_NAMES)  # fmt: skip
+
 
 # ------------------------------------------------------------------------------------------------------ vectors
 def _rect(b: ds.BBox) -> dict[str, object]:
@@ -178,7 +219,7 @@ def _write_geojson(path: Path, name: str, features: list[dict[str, object]]) -> 
 
 
 def write_vectors(data_dir: Path) -> None:
-    """Write regions, cities, events and the temperature tile index as GeoJSON (EPSG:4326, lon/lat)."""
+    """Write regions, cities, events and the temperature and tempcov tile indexes as GeoJSON (EPSG:4326, lon/lat)."""
     _write_geojson(
         data_dir / ds.FILES["regions"],
         "regions",
@@ -231,6 +272,18 @@ def write_vectors(data_dir: Path) -> None:
                 "geometry": _rect(ds.TEMPERATURE_EXTENT),
             }
             for d in ds.TEMPERATURE_DATES
+        ],
+    )
+    _write_geojson(
+        data_dir / ds.FILES["tempcov_index"],
+        "tempcov_index",
+        [
+            {
+                "type": "Feature",
+                "properties": {"location": ds.temp_coverage_file(d), "date": d},
+                "geometry": _rect(ds.TEMP_COVERAGE_EXTENT),
+            }
+            for d in ds.TEMP_COVERAGE_DATES
         ],
     )
 

@@ -20,6 +20,60 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+TEMPCOV_DATE_LAYER = Template("""\
+  LAYER
+    NAME "$name"
+    TYPE RASTER
+    STATUS ON
+    DATA "$file"
+    PROJECTION "init=epsg:4326" END
+    PROCESSING "SCALE=$display_range"
+    PROCESSING "RESAMPLE=NEAREST"
+    TEMPLATE "query"
+    TOLERANCE 0.001
+    TOLERANCEUNITS DD
+    METADATA
+      "wms_title"              "Temperature coverage $date"
+      "wms_abstract"           "$abstract"
+      "wms_include_items"      "all"
+      "wms_attribution_title"  "$attribution"
+      "wcs_label"              "Temperature coverage $date"
+      "wcs_description"        "$abstract"
+      "wcs_extent"             "$extent"
+      "wcs_resolution"         "$res $res"
+      "wcs_size"               "$size"
+      "wcs_bandcount"          "1"
+      "wcs_imagemode"          "FLOAT32"
+      "wcs_formats"            "GEOTIFF_FLOAT32"
+      "wcs_nativeformat"       "GTiff"
+      "wcs_native_format"      "image/tiff"
+      "wcs_rangeset_name"      "temperature"
+      "wcs_rangeset_label"     "Temperature"
+      "wcs_rangeset_nullvalue" "$nodata"
+      "wcs_band_names"         "temperature"
+    END
+  END
+""")
+
+
+def _tempcov_date_layers() -> str:
+    return "\n".join(
+        TEMPCOV_DATE_LAYER.substitute(
+            name=ds.TEMP_COVERAGE_LAYERS[date],
+            file=ds.temp_coverage_file(date),
+            date=date,
+            abstract=_quote(f"Float32 of {date}: {1000 * i} + col + 0.5 * row, nodata {ds.TEMP_COVERAGE_NODATA:g}"),
+            attribution=_quote(ds.ATTRIBUTION),
+            display_range=",".join(f"{v:g}" for v in ds.TEMP_COVERAGE_DISPLAY_RANGE),
+            extent=_nums(ds.TEMP_COVERAGE_EXTENT),
+            res=f"{ds.TEMP_COVERAGE_RES:g}",
+            size=_nums(ds.TEMP_COVERAGE_SIZE),
+            nodata=f"{ds.TEMP_COVERAGE_NODATA:g}",
+        )
+        for i, date in enumerate(ds.TEMP_COVERAGE_DATES)
+    )
+
+
 def mapfile_text(data_dir: Path) -> str:
     """The mapfile for data in ``data_dir``."""
     values = {
@@ -57,6 +111,30 @@ def mapfile_text(data_dir: Path) -> str:
         "COLOUR_TOWN": _nums(ds.CITY_COLOURS["town"]),
         "COLOUR_EVENT": _nums(ds.EVENT_COLOUR),
         "SYMBOL_SIZE_PX": str(ds.SYMBOL_SIZE_PX),
+        "TEMPCOV_DATE_LAYERS": _tempcov_date_layers(),
+        "TEMPCOV_INDEX_FILE": ds.FILES["tempcov_index"],
+        "TEMPCOV_TIME_NAME": ds.TEMP_COVERAGE_TIME_NAME,
+        "TEMPCOV_EXTENT": _nums(ds.TEMP_COVERAGE_EXTENT),
+        "TEMPCOV_RES": f"{ds.TEMP_COVERAGE_RES:g}",
+        "TEMPCOV_SIZE": _nums(ds.TEMP_COVERAGE_SIZE),
+        "TEMPCOV_NODATA": f"{ds.TEMP_COVERAGE_NODATA:g}",
+        "TEMPCOV_DISPLAY_RANGE": ",".join(f"{v:g}" for v in ds.TEMP_COVERAGE_DISPLAY_RANGE),
+        "TEMPCOV_TIME_EXTENT": ds.TEMP_COVERAGE_TIME_EXTENT,
+        "TEMPCOV_TIME_POSITIONS": ",".join(ds.TEMP_COVERAGE_DATES),
+        "TEMPCOV_DEFAULT_DATE": ds.TEMP_COVERAGE_DEFAULT_DATE,
+        "RGBCOV_FILE": ds.FILES["rgbcov"],
+        "RGBCOV_EXTENT": _nums(ds.RGBCOV_EXTENT),
+        "RGBCOV_RES": f"{ds.RGBCOV_RES:g}",
+        "RGBCOV_SIZE": _nums(ds.RGBCOV_SIZE),
+        "RGBCOV_BAND_NAMES": " ".join(ds.RGBCOV_BAND_NAMES),
+        "BANDS4_FILE": ds.FILES["bands4"],
+        "BANDS4_EXTENT": _nums(ds.BANDS4_EXTENT),
+        "BANDS4_RES": f"{ds.BANDS4_RES:g}",
+        "BANDS4_SIZE": _nums(ds.BANDS4_SIZE),
+        "BANDS4_NODATA": str(ds.BANDS4_NODATA),
+        "BANDS4_BAND_NAMES": " ".join(ds.BANDS4_BAND_NAMES),
+        "BANDS4_DISPLAY_BANDS": ",".join(str(b) for b in ds.BANDS4_DISPLAY_BANDS),
+        "BANDS4_DISPLAY_RANGE": ",".join(f"{v:g}" for v in ds.BANDS4_DISPLAY_RANGE),
     }
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
 

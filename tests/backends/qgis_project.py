@@ -124,6 +124,30 @@ def build(data_dir: Path, out: Path) -> None:
     mbr.setBlueContrastEnhancement(_stretch(multiband.dataProvider(), 3, *ds.MULTIBAND_DISPLAY_RANGE))
     multiband.setRenderer(mbr)
 
+    # ---- ImageServer coverages (WCS 1.0.0 and WMS previews): no tempcov (raster TIME), one layer per date instead
+    tempcov = []
+    for i, date in enumerate(ds.TEMP_COVERAGE_DATES):
+        name = ds.TEMP_COVERAGE_LAYERS[date]
+        abstract = f"Float32 of {date}: {1000 * i} + col + 0.5 * row, nodata {ds.TEMP_COVERAGE_NODATA:g}"
+        layer = _raster(data_dir / ds.temp_coverage_file(date), name, f"Temperature coverage {date}", abstract)
+        grey = QgsSingleBandGrayRenderer(layer.dataProvider(), 1)
+        grey.setContrastEnhancement(_stretch(layer.dataProvider(), 1, *ds.TEMP_COVERAGE_DISPLAY_RANGE))
+        layer.setRenderer(grey)
+        tempcov.append(layer)
+
+    rgbcov = _raster(data_dir / ds.FILES["rgbcov"], "rgbcov", "RGB coverage", "3-band uint8 crop of rgb")
+    _rgb_renderer(rgbcov)
+
+    bands4 = _raster(data_dir / ds.FILES["bands4"], "bands4", "Four bands Int16",
+                     "blue, green, red, nir; drawn as red, green, blue")  # fmt: skip
+    b4r = QgsMultiBandColorRenderer(bands4.dataProvider(), *ds.BANDS4_DISPLAY_BANDS)
+    red, green, blue = (_stretch(bands4.dataProvider(), b, *ds.BANDS4_DISPLAY_RANGE) for b in ds.BANDS4_DISPLAY_BANDS)
+    b4r.setRedContrastEnhancement(red)
+    b4r.setGreenContrastEnhancement(green)
+    b4r.setBlueContrastEnhancement(blue)
+    bands4.setRenderer(b4r)
+    image_layers = [*tempcov, rgbcov, bands4]
+
     # ---- vectors
     regions = _vector(data_dir, "regions", "Regions", "Axis-aligned rectangles, filled by category")
     regions.setRenderer(
@@ -150,7 +174,7 @@ def build(data_dir: Path, out: Path) -> None:
     )
 
     # ---- layer tree: top of the tree draws on top
-    for layer in (rgb, *temperature, dem, multiband, regions, cities, events):
+    for layer in (rgb, *temperature, dem, multiband, *image_layers, regions, cities, events):
         project.addMapLayer(layer, False)
     root.addLayer(events)
     group = root.addGroup(ds.GROUP_NAME)
@@ -159,7 +183,7 @@ def build(data_dir: Path, out: Path) -> None:
     group.setCustomProperty("wmsAbstract", "Regions and cities")
     group.addLayer(cities)
     group.addLayer(regions)
-    for layer in (multiband, dem, *temperature, rgb):
+    for layer in (multiband, *image_layers, dem, *temperature, rgb):
         root.addLayer(layer)
 
     # ---- OWS settings
@@ -180,7 +204,7 @@ def build(data_dir: Path, out: Path) -> None:
     project.writeEntryBool("WMSAddWktGeometry", "/", True)
     we("WMSPrecision", "/", "6")
     we("WMSImageQuality", "/", 95)
-    we("WCSLayers", "/", [dem.id(), multiband.id()])
+    we("WCSLayers", "/", [dem.id(), multiband.id(), *(layer.id() for layer in image_layers)])
     we("WFSLayers", "/", [regions.id(), cities.id(), events.id()])
     for layer in (regions, cities, events):
         we("WFSLayersPrecision", "/" + layer.id(), 6)

@@ -9,7 +9,8 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,12 +152,11 @@ def read_tiff(body: bytes) -> tuple[np.ndarray, dict[str, object]]:
         return src.read(), {"dtype": src.dtypes[0], "nodata": src.nodata, "bounds": tuple(src.bounds)}
 
 
-def get_coverage(backend: FastCgiBackend, coverage: str, bbox: tuple[float, ...], width: int, height: int) -> bytes:
+def get_coverage(
+    backend: FastCgiBackend, coverage: str, bbox: tuple[float, ...], width: int, height: int, **extra: str
+) -> bytes:
     """WCS 1.0.0 GetCoverage in the native CRS as GeoTIFF (named formats: see the mapfile's OUTPUTFORMATs)."""
-    if backend.kind == "mapserver":
-        fmt = "GEOTIFF_INT16" if coverage == "multiband" else "GEOTIFF_FLOAT32"
-    else:
-        fmt = "GeoTIFF"
+    fmt = ds.MAPSERVER_WCS_FORMATS[coverage] if backend.kind == "mapserver" else ds.QGIS_WCS_FORMAT
     params = {
         "SERVICE": "WCS",
         "VERSION": "1.0.0",
@@ -167,6 +167,7 @@ def get_coverage(backend: FastCgiBackend, coverage: str, bbox: tuple[float, ...]
         "WIDTH": width,
         "HEIGHT": height,
         "FORMAT": fmt,
+        **extra,
     }
     ctype, body = fetch(backend.url, params)
     assert ctype.startswith("image/tiff"), body[:800]
@@ -178,8 +179,10 @@ def get_coverage(backend: FastCgiBackend, coverage: str, bbox: tuple[float, ...]
 def test_capabilities_list_the_layers(ogc_backend: FastCgiBackend, version: str) -> None:
     wms = WebMapService(ogc_backend.url, version=version, timeout=30)
     assert wms.identification.title == ds.MAP_TITLE
-    expected = {*ds.WMS_LAYERS, ds.GROUP_NAME, ds.ROOT_LAYER_NAME}
-    if not ogc_backend.raster_time:
+    expected = {*ds.WMS_LAYERS, *ds.IMAGE_COVERAGES, ds.GROUP_NAME, ds.ROOT_LAYER_NAME}
+    if ogc_backend.raster_time:
+        expected |= set(ds.MAPSERVER_ONLY_COVERAGES)
+    else:
         expected = (expected - {"temperature"}) | set(ds.QGIS_TEMPERATURE_LAYERS.values())
     assert set(wms.contents) == expected
     assert {child.name for child in wms[ds.GROUP_NAME].children} == set(ds.GROUP_MEMBERS)
@@ -196,6 +199,8 @@ def test_capabilities_list_the_layers(ogc_backend: FastCgiBackend, version: str)
         assert wms["events"].timepositions
         if ogc_backend.raster_time:
             assert [t.strip() for t in wms["temperature"].timepositions] == [ds.TEMPERATURE_TIME_EXTENT]
+            tempcov = wms[ds.TEMP_COVERAGE_TIME_NAME]
+            assert [t.strip() for t in tempcov.timepositions] == [ds.TEMP_COVERAGE_TIME_EXTENT]
 
 
 def test_capabilities_carry_attribution_and_own_url(ogc_backend: FastCgiBackend) -> None:
@@ -519,3 +524,320 @@ def test_wcs20_dem_subset_on_mapserver(mapserver: FastCgiBackend) -> None:
     c0, r0 = ds.dem_pixel(2.0 + ds.DEM_RES / 2, 46.0 - ds.DEM_RES / 2)
     assert data[0, 0, 0] == ds.dem_value_at(c0, r0)
     assert data[0, -1, -1] == ds.dem_value_at(c0 + 99, r0 + 99)
+
+
+# ------------------------------------------------------------------------------------- ImageServer coverages
+NS = {
+    "wcs": "http://www.opengis.net/wcs",
+    "gml": "http://www.opengis.net/gml",
+    "wcs20": "http://www.opengis.net/wcs/2.0",
+    "gml32": "http://www.opengis.net/gml/3.2",
+    "swe": "http://www.opengis.net/swe/2.0",
+    "ows20": "http://www.opengis.net/ows/2.0",
+}
+BAND_NAMES = {
+    **{name: ("temperature",) for name in (*ds.TEMP_COVERAGE_LAYERS.values(), ds.TEMP_COVERAGE_TIME_NAME)},
+    "rgbcov": ds.RGBCOV_BAND_NAMES,
+    "bands4": ds.BANDS4_BAND_NAMES,
+}
+NODATA: dict[str, float | None] = {
+    **{name: ds.TEMP_COVERAGE_NODATA for name in (*ds.TEMP_COVERAGE_LAYERS.values(), ds.TEMP_COVERAGE_TIME_NAME)},
+    "rgbcov": None,
+    "bands4": ds.BANDS4_NODATA,
+}
+GRIDS = {  # coverage: (extent, resolution, (width, height))
+    **{
+        name: (ds.TEMP_COVERAGE_EXTENT, ds.TEMP_COVERAGE_RES, ds.TEMP_COVERAGE_SIZE)
+        for name in (*ds.TEMP_COVERAGE_LAYERS.values(), ds.TEMP_COVERAGE_TIME_NAME)
+    },
+    "rgbcov": (ds.RGBCOV_EXTENT, ds.RGBCOV_RES, ds.RGBCOV_SIZE),
+    "bands4": (ds.BANDS4_EXTENT, ds.BANDS4_RES, ds.BANDS4_SIZE),
+}
+
+
+def xml(body: bytes) -> ET.Element:
+    assert b"Exception" not in body[:1000], body[:1000]
+    return ET.fromstring(body)
+
+
+def temp_grid(date_index: int, c0: int, r0: int, w: int, h: int) -> np.ndarray:
+    """Expected (1, h, w) tempcov values from pixel (c0, r0)."""
+    rows = [[ds.temp_value_at(date_index, c0 + c, r0 + r) for c in range(w)] for r in range(h)]
+    return np.array(rows, dtype=np.float32)[None]
+
+
+def bands_grid(fn: Callable[[int, int], tuple[int, ...]], w: int, h: int) -> np.ndarray:
+    """Expected (bands, h, w) values of a whole coverage, band-first like rasterio."""
+    return np.array([[fn(c, r) for c in range(w)] for r in range(h)]).transpose(2, 0, 1)
+
+
+def wcs20(backend: FastCgiBackend, request: str, *params: tuple[str, str]) -> tuple[str, bytes]:
+    return fetch(backend.url, [("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", request), *params])
+
+
+def test_wcs_capabilities_list_the_image_coverages(ogc_backend: FastCgiBackend) -> None:
+    expected = {*ds.WCS_COVERAGES, *ds.IMAGE_COVERAGES}
+    if ogc_backend.raster_time:
+        expected |= set(ds.MAPSERVER_ONLY_COVERAGES)
+    _, body = fetch(ogc_backend.url, {"SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "GetCapabilities"})
+    briefs = xml(body).findall(".//wcs:CoverageOfferingBrief", NS)
+    assert {b.findtext("wcs:name", namespaces=NS) for b in briefs} == expected
+    if "2.0.1" in ogc_backend.wcs_versions:  # a tile index without wcs_extent/wcs_size/... breaks all of 2.0.1
+        _, body = wcs20(ogc_backend, "GetCapabilities")
+        ids = {e.text for e in xml(body).findall(".//wcs20:CoverageSummary/wcs20:CoverageId", NS)}
+        assert ids == expected
+
+
+@pytest.mark.parametrize("coverage", [*ds.IMAGE_COVERAGES, ds.TEMP_COVERAGE_TIME_NAME])
+def test_wcs10_describe_image_coverage(ogc_backend: FastCgiBackend, coverage: str) -> None:
+    if coverage in ds.MAPSERVER_ONLY_COVERAGES and not ogc_backend.raster_time:
+        pytest.skip("QGIS 3.22 has no raster TIME")
+    extent, res, (w, h) = GRIDS[coverage]
+    params = {"SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "DescribeCoverage", "COVERAGE": coverage}
+    offering = xml(fetch(ogc_backend.url, params)[1]).find("wcs:CoverageOffering", NS)
+    assert offering is not None
+    pos = [e.text for e in offering.findall("wcs:lonLatEnvelope/gml:pos", NS)]
+    assert [float(v) for p in pos for v in str(p).split()] == pytest.approx(extent)
+    high = offering.findtext(".//gml:GridEnvelope/gml:high", namespaces=NS)
+    off_by_one = 1 if ogc_backend.kind == "qgis" else 0  # QGIS gives the size as the highest index
+    assert [int(v) for v in str(high).split()] == [w - 1 + off_by_one, h - 1 + off_by_one]
+    # Neither gives the centre of the first pixel: MapServer the north-west corner, QGIS the south-west corner with
+    # a northward second offset vector.
+    origin = [float(v) for v in str(offering.findtext(".//gml:origin/gml:pos", namespaces=NS)).split()]
+    offsets = [float(v) for e in offering.findall(".//gml:offsetVector", NS) for v in str(e.text).split()]
+    if ogc_backend.kind == "mapserver":
+        assert origin == pytest.approx([extent[0], extent[3]]) and offsets == pytest.approx([res, 0, 0, -res])
+    else:
+        assert origin == pytest.approx([extent[0], extent[1]]) and offsets == pytest.approx([res, 0, 0, res])
+    formats = [e.text for e in offering.findall("wcs:supportedFormats/wcs:formats", NS)]
+    assert formats == [ds.MAPSERVER_WCS_FORMATS[coverage] if ogc_backend.kind == "mapserver" else ds.QGIS_WCS_FORMAT]
+    nulls = [float(str(e.text)) for e in offering.findall(".//wcs:nullValues/wcs:singleValue", NS)]
+    if ogc_backend.kind == "mapserver":
+        assert nulls == ([] if NODATA[coverage] is None else [NODATA[coverage]])
+    else:
+        assert nulls == []  # QGIS never lists null values (its GeoTIFFs carry nodata all the same)
+    bands = offering.findall(".//wcs:AxisDescription/wcs:values/wcs:singleValue", NS)
+    if ogc_backend.kind == "qgis" or len(BAND_NAMES[coverage]) > 1:  # MapServer: only with wcs_rangeset_axes
+        assert [int(str(b.text)) for b in bands] == list(range(1, len(BAND_NAMES[coverage]) + 1))
+    times = [e.text for e in offering.findall("wcs:domainSet/wcs:temporalDomain/gml:timePosition", NS)]
+    assert times == (list(ds.TEMP_COVERAGE_DATES) if coverage == ds.TEMP_COVERAGE_TIME_NAME else [])
+
+
+@pytest.mark.parametrize("date", ds.TEMP_COVERAGE_DATES)
+def test_wcs10_tempcov_values(ogc_backend: FastCgiBackend, date: str) -> None:
+    name, i = ds.TEMP_COVERAGE_LAYERS[date], ds.TEMP_COVERAGE_DATES.index(date)
+    w, h = ds.TEMP_COVERAGE_SIZE
+    data, meta = read_tiff(get_coverage(ogc_backend, name, ds.TEMP_COVERAGE_EXTENT, w, h))
+    assert (meta["dtype"], meta["nodata"]) == ("float32", ds.TEMP_COVERAGE_NODATA)
+    assert meta["bounds"] == pytest.approx(ds.TEMP_COVERAGE_EXTENT)
+    np.testing.assert_array_equal(data, temp_grid(i, 0, 0, w, h))
+    c0, c1, r0, r1 = ds.TEMP_COVERAGE_NODATA_BLOCK
+    assert (data[0, r0:r1, c0:c1] == ds.TEMP_COVERAGE_NODATA).all()
+    assert ((data[0] // 1000 == i) | (data[0] == ds.TEMP_COVERAGE_NODATA)).all()
+
+
+def test_wcs10_tempcov_time_on_mapserver(mapserver: FastCgiBackend) -> None:
+    bbox = (22.0, 44.0, 26.0, 48.0)  # pixels 40..119, 40..119 at native resolution
+    w = h = round(4 / ds.TEMP_COVERAGE_RES)
+    c0, r0 = ds.temp_pixel(bbox[0] + ds.TEMP_COVERAGE_RES / 2, bbox[3] - ds.TEMP_COVERAGE_RES / 2)
+    name = ds.TEMP_COVERAGE_TIME_NAME
+    for i, date in enumerate(ds.TEMP_COVERAGE_DATES):
+        data, meta = read_tiff(get_coverage(mapserver, name, bbox, w, h, TIME=date))
+        assert (meta["dtype"], meta["nodata"]) == ("float32", ds.TEMP_COVERAGE_NODATA)
+        np.testing.assert_array_equal(data, temp_grid(i, c0, r0, w, h), err_msg=date)
+    data, _ = read_tiff(get_coverage(mapserver, name, bbox, w, h, TIME="2020-04-01T00:00:00Z"))
+    assert data[0, 0, 0] == ds.temp_value_at(1, c0, r0)
+    data, _ = read_tiff(get_coverage(mapserver, name, bbox, w, h))  # no TIME: the last tile of the index wins
+    assert data[0, 0, 0] == ds.temp_value_at(ds.TEMP_COVERAGE_DATES.index(ds.TEMP_COVERAGE_DEFAULT_DATE), c0, r0)
+    base = {"SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "GetCoverage", "COVERAGE": name, "CRS": "EPSG:4326",
+            "BBOX": "22,44,26,48", "WIDTH": w, "HEIGHT": h, "FORMAT": ds.MAPSERVER_WCS_FORMATS[name]}  # fmt: skip
+    for time, message in [("2020-05-01", b"does not have a time position"),
+                          ("2020-01-01/2020-10-01", b"Temporal ranges are not supported")]:  # fmt: skip
+        ctype, body = fetch(mapserver.url, {**base, "TIME": time})
+        assert not ctype.startswith("image/") and message in body, body[:500]
+
+
+def test_wcs20_ignores_time_on_mapserver(mapserver: FastCgiBackend) -> None:
+    """2.0.1: a TIME parameter is ignored (the last tile wins) and SUBSET on a time axis is refused."""
+    name = ds.TEMP_COVERAGE_TIME_NAME
+    ctype, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", name), ("FORMAT", "image/tiff"),
+                        ("SUBSET", "Long(20,21)"), ("SUBSET", "Lat(49,50)"), ("TIME", "2020-04-01"))  # fmt: skip
+    assert ctype.startswith("image/tiff"), body[:500]
+    data, _ = read_tiff(body)
+    assert data[0, 0, 0] == ds.temp_value_at(ds.TEMP_COVERAGE_DATES.index(ds.TEMP_COVERAGE_DEFAULT_DATE), 0, 0)
+    _, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", name), ("FORMAT", "image/tiff"),
+                    ("SUBSET", "time(2020-04-01)"))  # fmt: skip
+    assert b"InvalidSubsetting" in body, body[:500]
+    _, body = wcs20(mapserver, "DescribeCoverage", ("COVERAGEID", name))
+    assert b"2020-04-01" not in body  # no temporal domain in 2.0.1
+
+
+def test_wcs10_rgbcov_values(ogc_backend: FastCgiBackend) -> None:
+    w, h = ds.RGBCOV_SIZE
+    data, meta = read_tiff(get_coverage(ogc_backend, "rgbcov", ds.RGBCOV_EXTENT, w, h))
+    assert (meta["dtype"], meta["nodata"]) == ("uint8", None)
+    assert meta["bounds"] == pytest.approx(ds.RGBCOV_EXTENT)
+    np.testing.assert_array_equal(data, bands_grid(ds.rgbcov_values_at, w, h))
+    lon, lat = -5.0, 45.0
+    assert tuple(data[:, ds.rgbcov_pixel(lon, lat)[1], ds.rgbcov_pixel(lon, lat)[0]]) == ds.rgb_colour_at(lon, lat)
+
+
+def test_wcs10_bands4_values_and_ndvi(ogc_backend: FastCgiBackend) -> None:
+    w, h = ds.BANDS4_SIZE
+    data, meta = read_tiff(get_coverage(ogc_backend, "bands4", ds.BANDS4_EXTENT, w, h))
+    assert (meta["dtype"], meta["nodata"]) == ("int16", ds.BANDS4_NODATA)
+    assert meta["bounds"] == pytest.approx(ds.BANDS4_EXTENT)
+    np.testing.assert_array_equal(data, bands_grid(ds.bands4_values_at, w, h))
+    red, nir = data[2].astype(np.float64), data[3].astype(np.float64)
+    valid = data[2] != ds.BANDS4_NODATA
+    ndvi = np.where(valid, (nir - red) / np.where(valid, nir + red, 1), np.nan)
+    for c0, c1, value in ds.BANDS4_NDVI_ZONES:
+        zone = ndvi[:, c0:c1]
+        np.testing.assert_allclose(zone[~np.isnan(zone)], value, atol=1e-12)
+    c0, c1, r0, r1 = ds.BANDS4_NODATA_BLOCK
+    assert np.isnan(ndvi[r0:r1, c0:c1]).all() and np.isnan(ndvi).sum() == (c1 - c0) * (r1 - r0)
+    assert ds.bands4_ndvi_at(*ds.bands4_pixel(47.0, 45.0)) == 0.5  # nir > red in the east half
+
+
+def test_wcs10_band_subsets(ogc_backend: FastCgiBackend) -> None:
+    """MapServer honours BANDS (in the order asked) where the layer has ``wcs_rangeset_axes``; QGIS ignores it."""
+    w, h = ds.BANDS4_SIZE
+    data, _ = read_tiff(get_coverage(ogc_backend, "bands4", ds.BANDS4_EXTENT, w, h, BANDS="4,3"))
+    col, row = 150, 60
+    values = ds.bands4_values_at(col, row)
+    if ogc_backend.kind == "mapserver":
+        assert tuple(data[:, row, col]) == (values[3], values[2])  # nir, red
+        w, h = ds.RGBCOV_SIZE
+        data, _ = read_tiff(get_coverage(ogc_backend, "rgbcov", ds.RGBCOV_EXTENT, w, h, BANDS="3"))
+        assert data.shape == (1, h, w) and data[0, 5, 5] == ds.rgbcov_values_at(5, 5)[2]
+    else:
+        assert tuple(data[:, row, col]) == values
+
+
+def test_wcs10_outside_the_extent(ogc_backend: FastCgiBackend) -> None:
+    """Pixels beyond the data are nodata (0 for rgbcov, whose GeoTIFF says so on QGIS only)."""
+    data, meta = read_tiff(get_coverage(ogc_backend, "bands4", (39.0, 40.0, 50.0, 50.0), 220, 200))
+    assert (data[:, :, :20] == ds.BANDS4_NODATA).all() and meta["nodata"] == ds.BANDS4_NODATA
+    assert tuple(data[:, 0, 20]) == ds.bands4_values_at(0, 0)
+    data, meta = read_tiff(get_coverage(ogc_backend, "tempcov_20200401", (19.0, 40.0, 30.0, 50.0), 220, 200))
+    assert (data[0, :, :20] == ds.TEMP_COVERAGE_NODATA).all() and data[0, 0, 20] == ds.temp_value_at(1, 0, 0)
+    data, meta = read_tiff(get_coverage(ogc_backend, "rgbcov", (-15.0, 30.0, 10.0, 50.0), 100, 80))
+    assert (data[:, :, :20] == 0).all()
+    assert meta["nodata"] == (0 if ogc_backend.kind == "qgis" else None)
+
+
+@pytest.mark.parametrize("coverage", [*ds.IMAGE_COVERAGES, ds.TEMP_COVERAGE_TIME_NAME])
+def test_wcs20_describe_image_coverage_on_mapserver(mapserver: FastCgiBackend, coverage: str) -> None:
+    extent, res, (w, h) = GRIDS[coverage]
+    _, body = wcs20(mapserver, "DescribeCoverage", ("COVERAGEID", coverage))
+    desc = xml(body).find("wcs20:CoverageDescription", NS)
+    assert desc is not None
+    env = desc.find("gml32:boundedBy/gml32:Envelope", NS)
+    assert env is not None and env.get("axisLabels") == "lat long"  # EPSG:4326 axis order, latitude first
+    lower = [float(v) for v in str(env.findtext("gml32:lowerCorner", namespaces=NS)).split()]
+    assert lower == pytest.approx([extent[1], extent[0]])
+    grid = desc.find("gml32:domainSet/gml32:RectifiedGrid", NS)
+    assert grid is not None
+    assert grid.findtext("gml32:axisLabels", namespaces=NS) == "long lat"  # ... but the grid says long lat
+    assert grid.findtext(".//gml32:high", namespaces=NS) == f"{w - 1} {h - 1}"
+    origin = [float(v) for v in str(grid.findtext(".//gml32:origin//gml32:pos", namespaces=NS)).split()]
+    assert origin == pytest.approx([extent[3] - res / 2, extent[0] + res / 2])  # lat, lon of the first centre
+    fields = desc.findall(".//swe:DataRecord/swe:field", NS)
+    assert tuple(f.get("name") for f in fields) == BAND_NAMES[coverage]
+    nils = {float(str(e.text)) for e in desc.findall(".//swe:nilValue", NS)}
+    assert nils == (set() if NODATA[coverage] is None else {NODATA[coverage]})
+
+
+@pytest.mark.parametrize(
+    ("coverage", "subset", "dtype"),
+    [
+        ("tempcov_20200701", ((21.0, 23.0), (45.0, 47.0)), "float32"),
+        ("rgbcov", ((-10.0, 0.0), (40.0, 50.0)), "uint8"),
+        ("bands4", ((40.0, 50.0), (40.0, 45.0)), "int16"),
+    ],
+)
+def test_wcs20_getcoverage_on_mapserver(
+    mapserver: FastCgiBackend, coverage: str, subset: tuple[tuple[float, float], ...], dtype: str
+) -> None:
+    (x0, x1), (y0, y1) = subset
+    extent, res, _ = GRIDS[coverage]
+    ctype, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", coverage),
+                        ("FORMAT", ds.MAPSERVER_WCS_FORMATS[coverage]),
+                        ("SUBSET", f"Long({x0:g},{x1:g})"), ("SUBSET", f"Lat({y0:g},{y1:g})"))  # fmt: skip
+    assert ctype.startswith("image/tiff"), body[:500]
+    data, meta = read_tiff(body)
+    assert (meta["dtype"], meta["nodata"]) == (dtype, NODATA[coverage])
+    assert meta["bounds"] == pytest.approx((x0, y0, x1, y1))
+    w, h = round((x1 - x0) / res), round((y1 - y0) / res)
+    assert data.shape == (len(BAND_NAMES[coverage]), h, w)
+    c0, r0 = round((x0 - extent[0]) / res), round((extent[3] - y1) / res)
+    if coverage == "tempcov_20200701":
+        np.testing.assert_array_equal(data, temp_grid(2, c0, r0, w, h))
+    else:
+        fn = ds.rgbcov_values_at if coverage == "rgbcov" else ds.bands4_values_at
+        for col, row in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), (w // 3, h // 2)]:
+            assert tuple(data[:, row, col]) == fn(c0 + col, r0 + row), (col, row)
+
+
+def test_wcs20_rangesubset_and_formats_on_mapserver(mapserver: FastCgiBackend) -> None:
+    col, row = 150, 60
+    values = ds.bands4_values_at(col, row)
+    for rangesubset, want in [("nir,red", (values[3], values[2])), ("4,3", (values[3], values[2])),
+                              ("green:nir", values[1:])]:  # fmt: skip
+        ctype, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", "bands4"), ("FORMAT", "GEOTIFF_INT16_NODATA0"),
+                            ("RANGESUBSET", rangesubset))  # fmt: skip
+        assert ctype.startswith("image/tiff"), body[:500]
+        data, _ = read_tiff(body)
+        assert tuple(data[:, row, col]) == want, rangesubset
+    # image/tiff is the first format (Float32, nodata -9999) whatever the coverage
+    _, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", "rgbcov"), ("FORMAT", "image/tiff"))
+    data, meta = read_tiff(body)
+    assert (meta["dtype"], meta["nodata"]) == ("float32", -9999.0)
+    assert tuple(data[:, 0, 0]) == ds.rgbcov_values_at(0, 0)
+    # 2.0.1 writes only the format's NULLVALUE: GEOTIFF_INT16 has none (1.0.0 takes wcs_rangeset_nullvalue)
+    _, body = wcs20(mapserver, "GetCoverage", ("COVERAGEID", "bands4"), ("FORMAT", "GEOTIFF_INT16"))
+    assert read_tiff(body)[1]["nodata"] is None
+    w, h = ds.BANDS4_SIZE
+    _, meta = read_tiff(get_coverage(mapserver, "bands4", ds.BANDS4_EXTENT, w, h, FORMAT="GEOTIFF_INT16"))
+    assert meta["nodata"] == ds.BANDS4_NODATA
+
+
+def _grey(value: float, lo: float, hi: float) -> tuple[int, int, int]:
+    g = min(max(round(255 * (value - lo) / (hi - lo)), 0), 255)
+    return (g, g, g)
+
+
+def test_image_coverage_wms_previews(ogc_backend: FastCgiBackend) -> None:
+    frame = Frame((-20.0, 30.0, 60.0, 60.0), 320, 120)
+    points = [(22.1, 47.9), (29.3, 40.6), (25.0, 45.0)]
+    for i, name in enumerate(ds.TEMP_COVERAGE_LAYERS.values()):
+        img = get_map(ogc_backend, name, frame)
+        for lon, lat in points:
+            want = _grey(ds.temp_value_at(i, *ds.temp_pixel(lon, lat)), *ds.TEMP_COVERAGE_DISPLAY_RANGE)
+            assert colour(img, frame, lon, lat) == pytest.approx(want, abs=2), (name, lon, lat)
+        assert colour(img, frame, 28.0, 48.5) == WHITE  # nodata block
+        assert colour(img, frame, 35.0, 45.0) == WHITE
+    img = get_map(ogc_backend, "rgbcov", frame)
+    for lon, lat in [(-9.0, 31.0), (0.0, 45.0), (9.0, 49.0)]:
+        assert colour(img, frame, lon, lat) == ds.rgb_colour_at(lon, lat)
+    assert colour(img, frame, -15.0, 35.0) == WHITE
+    img = get_map(ogc_backend, "bands4", frame)
+    lo, hi = ds.BANDS4_DISPLAY_RANGE
+    for lon, lat in [(41.1, 48.9), (47.0, 45.0), (49.6, 40.4)]:
+        values = ds.bands4_values_at(*ds.bands4_pixel(lon, lat))
+        rgb = tuple(_grey(values[b - 1], lo, hi)[0] for b in ds.BANDS4_DISPLAY_BANDS)
+        assert colour(img, frame, lon, lat) == pytest.approx(rgb, abs=3), (lon, lat)
+    assert colour(img, frame, 41.0, 41.0) == WHITE  # nodata block
+
+
+def test_tempcov_wms_time_on_mapserver(mapserver: FastCgiBackend) -> None:
+    frame = Frame((20.0, 40.0, 30.0, 50.0), 200, 200)  # native resolution
+    lon, lat = 22.025, 47.975
+    for i, date in enumerate(ds.TEMP_COVERAGE_DATES):
+        img = get_map(mapserver, ds.TEMP_COVERAGE_TIME_NAME, frame, TIME=date)
+        want = _grey(ds.temp_value_at(i, *ds.temp_pixel(lon, lat)), *ds.TEMP_COVERAGE_DISPLAY_RANGE)
+        assert colour(img, frame, lon, lat) == pytest.approx(want, abs=1), date
+    img = get_map(mapserver, ds.TEMP_COVERAGE_TIME_NAME, frame)
+    default = ds.TEMP_COVERAGE_DATES.index(ds.TEMP_COVERAGE_DEFAULT_DATE)
+    want = _grey(ds.temp_value_at(default, *ds.temp_pixel(lon, lat)), *ds.TEMP_COVERAGE_DISPLAY_RANGE)
+    assert colour(img, frame, lon, lat) == pytest.approx(want, abs=1)

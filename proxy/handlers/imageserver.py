@@ -1,0 +1,145 @@
+"""ImageServer resources: the root, keyProperties, statistics, exportImage, identify, download and its files."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from proxy.outputs import OutputStore
+from proxy.respond import json_response, respond
+from proxy.services import ImageService
+from translators.arcgis.image import Fetch, plan_download, plan_export_image, plan_identify
+from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
+from translators.errors import InvalidParameter, NotFound
+from translators.imaging import make_kmz
+from translators.ogc.wcs import getcoverage_params, snap_to_grid
+from translators.params import Params
+from translators.raster.pipeline import download_file, export_image, identify_values
+
+EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
+
+
+async def _fetch(service: ImageService, fetch: Fetch | None) -> bytes | None:
+    if fetch is None:
+        return None
+    raster = fetch.raster
+    params = getcoverage_params(raster.coverage, fetch.bbox, fetch.width, fetch.height, fetch.bands,
+                                raster.time if raster.wcs_time else None,
+                                subset_bands=service.backend.settings.flavor == "mapserver")
+    return await service.backend.get_coverage(params)
+
+
+async def root(service: ImageService, params: Params) -> web.Response:
+    """``…/ImageServer``."""
+    ctx = await service.context()
+    settings = service.settings
+    data = service_info(ctx, settings.description, settings.copyright_text, settings.service_data_type)
+    return respond(data, params, f"{settings.name} (ImageServer)")
+
+
+async def key_props(service: ImageService, params: Params) -> web.Response:
+    """``…/ImageServer/keyProperties``."""
+    ctx = await service.context()
+    return respond(key_properties(ctx, service.settings.service_data_type), params,
+                   f"{service.settings.name} keyProperties", default="json")
+
+
+async def stats(service: ImageService, params: Params) -> web.Response:
+    """``…/ImageServer/statistics``."""
+    ctx = await service.context()
+    return respond(statistics(ctx), params, f"{service.settings.name} statistics", default="json")
+
+
+async def export_image_op(service: ImageService, params: Params, outputs: OutputStore,
+                          run_cpu: Callable[..., Any], base_url: str) -> web.Response:
+    """``…/ImageServer/exportImage``."""
+    fmt = (params.get("f") or "html").lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
+    ctx = await service.context()
+    if fmt == "kmz":
+        values = {name: params.get(name) or "" for name in params.names()}
+        values["imageSR"] = "4326"
+        if (values.get("format") or "").lower() not in ("png", "png8", "png24", "png32", "jpg", "gif"):
+            values["format"] = "png32"
+        plan = plan_export_image(Params(values), ctx)
+    else:
+        plan = plan_export_image(params, ctx)
+    body = await _fetch(service, plan.fetch)
+    data, content_type, extension = await run_cpu(export_image, ctx, plan, body)
+    if fmt == "image":
+        return web.Response(body=data, content_type=content_type,
+                            headers={"Content-Disposition": f"inline; filename=exportImage.{extension}"})
+    if fmt == "kmz":
+        x0, y0, x1, y1 = plan.extent
+        kmz = await run_cpu(make_kmz, data, extension, y1, y0, x1, x0, service.settings.short_name)
+        return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
+                            headers={"Content-Disposition": "attachment; filename=exportImage.kmz"})
+    name = outputs.put(data, content_type, extension)
+    href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
+    result = export_image_result(plan, href)
+    if fmt in ("json", "pjson"):
+        return json_response(result, params, pretty=fmt == "pjson")
+    extra = ""
+    if extension in ("png", "jpg", "gif", "bmp"):
+        extra = f"<p><img src='{html.escape(href)}' alt='exported image' style='border:1px solid #ccc'></p>"
+    return respond(result, params, f"{service.settings.name}: exportImage", extra_html=extra)
+
+
+async def identify(service: ImageService, params: Params, run_cpu: Callable[..., Any]) -> web.Response:
+    """``…/ImageServer/identify``: the pixel value(s) under a point."""
+    ctx = await service.context()
+    plan = plan_identify(params, ctx)
+    body = await _fetch(service, plan.fetch)
+    values = await run_cpu(identify_values, ctx, plan, body)
+    if values is None:
+        value = "NoData"
+    else:
+        value = " ".join(f"{v:g}" if not float(v).is_integer() else str(int(v)) for v in values)
+    raster = plan.fetch.raster if plan.fetch is not None else None
+    data = {
+        "objectId": raster.id if raster is not None else 0,
+        "name": "Pixel",
+        "value": value,
+        "location": {"x": plan.location[0], "y": plan.location[1],
+                     "spatialReference": plan.location_sr.to_json()},
+        "properties": {"Values": [value]} if raster is not None else None,
+        "catalogItems": None,
+        "catalogItemVisibilities": [],
+    }
+    return respond(data, params, f"{service.settings.name}: identify")
+
+
+async def download(service: ImageService, params: Params, outputs: OutputStore, run_cpu: Callable[..., Any],
+                   base_url: str) -> web.Response:
+    """``…/ImageServer/download``: cut the chosen rasters (optionally clipped) into files to fetch."""
+    ctx = await service.context()
+    plan = plan_download(params, ctx)
+    files: list[dict[str, Any]] = []
+    for raster in plan.rasters:
+        desc = raster.coverage
+        bbox, columns, rows = snap_to_grid(plan.clip_bbox, desc, desc.pixel_size)
+        if columns * rows > 8192 * 8192:
+            raise InvalidParameter("geometry", "the area is too large to download at full resolution")
+        body = await _fetch(service, Fetch(raster, bbox, columns, rows, None))
+        data, content_type, extension = await run_cpu(download_file, ctx, raster, plan, body)
+        name = outputs.put(data, content_type, extension)
+        files.append({"id": name, "size": len(data), "rasterIds": [raster.id]})
+    result = {"rasterFiles": files}
+    return respond(result, params, f"{service.settings.name}: download")
+
+
+def raster_file(params: Params, outputs: OutputStore) -> web.Response:
+    """``…/ImageServer/file?id=…``: a file made by download."""
+    file_id = params.get("id")
+    if file_id is None:
+        raise InvalidParameter("id", "the parameter is required")
+    output = outputs.get(file_id.rsplit("/", 1)[-1])
+    if output is None:
+        raise NotFound("The raster file does not exist or has expired.")
+    return web.Response(body=output.body, content_type=output.content_type,
+                        headers={"Content-Disposition": f"attachment; filename={file_id.rsplit('/', 1)[-1]}"})
+

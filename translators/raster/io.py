@@ -1,0 +1,126 @@
+"""Reading backend GeoTIFFs into :class:`Raster`, resampling/warping onto a target grid, and statistics."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS as RioCRS
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.io import MemoryFile
+from rasterio.warp import reproject
+
+from translators.crs import SpatialRef
+from translators.errors import BackendError, InvalidParameter
+from translators.raster.model import BandStats, BBox, Raster, pixel_type_of
+
+INTERPOLATIONS: dict[str, Resampling] = {
+    "rsp_nearestneighbor": Resampling.nearest,
+    "rsp_bilinearinterpolation": Resampling.bilinear,
+    "rsp_cubicconvolution": Resampling.cubic,
+    "rsp_majority": Resampling.mode,
+}
+
+
+def parse_interpolation(text: str | None, parameter: str = "interpolation") -> Resampling:
+    """ArcGIS resampling names (``RSP_NearestNeighbor`` …, case-insensitive); nearest by default."""
+    if text is None:
+        return Resampling.nearest
+    try:
+        return INTERPOLATIONS[text.strip().lower()]
+    except KeyError:
+        raise InvalidParameter(parameter, f"'{text}' is not one of RSP_NearestNeighbor, RSP_BilinearInterpolation, "
+                                          "RSP_CubicConvolution, RSP_Majority") from None
+
+
+def read_geotiff(body: bytes, sr: SpatialRef, nodata: Sequence[float] = ()) -> Raster:
+    """Decode a GeoTIFF answer; pixels equal to the file's or the coverage's nodata are invalid."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with MemoryFile(body) as memory, memory.open() as dataset:
+                data = dataset.read()
+                bounds = dataset.bounds
+                file_nodata = dataset.nodata
+    except (RasterioIOError, rasterio.errors.RasterioError):
+        raise BackendError("The backend's coverage is not a readable GeoTIFF.") from None
+    valid = np.ones(data.shape[1:], dtype=bool)
+    for value in {*nodata, *([file_nodata] if file_nodata is not None else [])}:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        valid &= ~np.all(data == np.asarray(value, dtype=data.dtype), axis=0)
+    if np.issubdtype(data.dtype, np.floating):
+        valid &= ~np.any(np.isnan(data), axis=0)
+    bbox = (bounds.left, min(bounds.bottom, bounds.top), bounds.right, max(bounds.bottom, bounds.top))
+    return Raster(data, valid, bbox, sr, pixel_type_of(data.dtype).name)
+
+
+def file_nodata(body: bytes) -> float | None:
+    """The nodata value a GeoTIFF declares (QGIS writes it in the file but not in its coverage descriptions)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with MemoryFile(body) as memory, memory.open() as dataset:
+                value = dataset.nodata
+    except rasterio.errors.RasterioError:
+        return None
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _transform(bbox: BBox, width: int, height: int) -> Affine:
+    return Affine((bbox[2] - bbox[0]) / width, 0.0, bbox[0], 0.0, -(bbox[3] - bbox[1]) / height, bbox[3])
+
+
+def _rio_crs(sr: SpatialRef) -> RioCRS:
+    return RioCRS.from_wkt(sr.crs.to_wkt())
+
+
+def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int,
+             resampling: Resampling = Resampling.nearest) -> Raster:
+    """Put ``raster`` on the grid ``bbox``/``width``x``height`` in ``sr`` (a warp when the SR differs).
+
+    Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.
+    """
+    source = raster.data.astype(np.float64)
+    source[:, ~raster.mask] = np.nan
+    target = np.full((raster.band_count, height, width), np.nan, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        for band in range(raster.band_count):
+            reproject(
+                source=source[band], destination=target[band],
+                src_transform=_transform(raster.bbox, raster.width, raster.height), src_crs=_rio_crs(raster.sr),
+                dst_transform=_transform(bbox, width, height), dst_crs=_rio_crs(sr),
+                src_nodata=np.nan, dst_nodata=np.nan, resampling=resampling,
+            )
+    mask = ~np.any(np.isnan(target), axis=0)
+    dtype = raster.data.dtype
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype.name)
+        out = np.clip(np.rint(np.nan_to_num(target)), info.min, info.max).astype(dtype)
+    else:
+        out = np.nan_to_num(target).astype(dtype)
+    return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
+
+
+def band_statistics(raster: Raster) -> list[BandStats]:
+    """Min, max, mean and standard deviation of each band over the valid pixels."""
+    stats: list[BandStats] = []
+    for band in range(raster.band_count):
+        values = raster.data[band][raster.mask].astype(np.float64)
+        if values.size == 0:
+            stats.append(BandStats(0.0, 0.0, 0.0, 0.0))
+            continue
+        stats.append(BandStats(float(values.min()), float(values.max()), float(values.mean()), float(values.std())))
+    return stats
+
+
+def select_bands(raster: Raster, band_ids: Sequence[int]) -> Raster:
+    """Keep ``band_ids`` (0-based) in that order."""
+    names = tuple(raster.band_names[b] for b in band_ids) if raster.band_names else ()
+    return raster.with_data(raster.data[list(band_ids)], raster.pixel_type, band_names=names)
