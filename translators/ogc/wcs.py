@@ -82,9 +82,14 @@ def coverage_ids(xml: bytes) -> tuple[str, list[str]]:
     return version, [i for i in ids if i]
 
 
+UNKNOWN_COVERAGE_CODES = ("CoverageNotDefined:", "NoSuchCoverage:")
+
+
 def _raise_exception(xml: bytes) -> None:
     messages = exception_messages(xml)
     if messages is not None:
+        if any(m.startswith(UNKNOWN_COVERAGE_CODES) for m in messages):
+            raise NotFound("The coverage is not offered by the backend.", messages)
         raise BackendError("The backend returned a WCS exception.", messages)
 
 
