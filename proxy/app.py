@@ -165,6 +165,8 @@ async def _image_server(request: web.Request, service: ImageService, sub: list[s
         return await imageserver.key_props(service, params)
     if sub == ["statistics"]:
         return await imageserver.stats(service, params)
+    if sub == ["info", "thumbnail"]:
+        return await imageserver.thumbnail(service, run_cpu)
     raise NotFound()
 
 

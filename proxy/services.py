@@ -82,6 +82,8 @@ class ImageService:
     def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any]) -> None:
         self.settings = settings
         self.backend = WcsBackend(settings.backend, run_cpu, settings.wcs_version, settings.coverage_format)
+        # The WMS of the same server draws rendered previews when a layer is named for them.
+        self.preview = WmsBackend(settings.backend, run_cpu) if settings.preview_layer else None
         self._run_cpu = run_cpu
         self._context: ImageContext | None = None
         self._descriptions: dict[str, CoverageDescription] | None = None
@@ -138,6 +140,8 @@ class ImageService:
     async def close(self) -> None:
         """Release the backend's connections."""
         await self.backend.close()
+        if self.preview is not None:
+            await self.preview.close()
 
 
 def _stats_cell(desc: CoverageDescription) -> tuple[float, float]:

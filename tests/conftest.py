@@ -76,6 +76,7 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
 
     services.update({
         "img/Elevation": image(mapserver.url, "mapserver", coverage="dem"),
+        "img/ElevationPreview": image(mapserver.url, "mapserver", coverage="dem", previewLayer="dem"),
         "img/ElevationQ": image(qgis.url, "qgis", coverage="dem"),
         "img/Bands": image(mapserver.url, "mapserver", coverage="bands4"),
         "img/BandsQ": image(qgis.url, "qgis", coverage="bands4"),

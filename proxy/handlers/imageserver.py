@@ -13,13 +13,16 @@ from proxy.respond import json_response, respond
 from proxy.services import ImageService
 from translators.arcgis.image import Fetch, plan_download, plan_export_image, plan_identify
 from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
+from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
 from translators.imaging import make_kmz
+from translators.ogc.getmap import MapQuery
 from translators.ogc.wcs import getcoverage_params, snap_to_grid
 from translators.params import Params
 from translators.raster.pipeline import download_file, export_image, identify_values
 
 EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
+THUMBNAIL = 200
 
 
 async def _fetch(service: ImageService, fetch: Fetch | None) -> bytes | None:
@@ -98,7 +101,7 @@ async def identify(service: ImageService, params: Params, run_cpu: Callable[...,
     if values is None:
         value = "NoData"
     else:
-        value = " ".join(f"{v:g}" if not float(v).is_integer() else str(int(v)) for v in values)
+        value = " ".join(str(int(v)) if float(v).is_integer() else f"{v:.10g}" for v in values)
     raster = plan.fetch.raster if plan.fetch is not None else None
     data = {
         "objectId": raster.id if raster is not None else 0,
@@ -130,6 +133,23 @@ async def download(service: ImageService, params: Params, outputs: OutputStore, 
         files.append({"id": name, "size": len(data), "rasterIds": [raster.id]})
     result = {"rasterFiles": files}
     return respond(result, params, f"{service.settings.name}: download")
+
+
+async def thumbnail(service: ImageService, run_cpu: Callable[..., Any]) -> web.Response:
+    """``…/ImageServer/info/thumbnail``: the whole coverage, drawn by the preview WMS layer when one is named."""
+    ctx = await service.context()
+    x0, y0, x1, y1 = ctx.extent
+    scale = THUMBNAIL / max(x1 - x0, y1 - y0)
+    width, height = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+    if service.preview is not None and service.settings.preview_layer and ctx.sr.wkid is not None:
+        sr = resolve_sr(ctx.sr.wkid, "spatialReference")
+        query = MapQuery(layers=(service.settings.preview_layer,), bbox=ctx.extent, sr=sr,
+                         crs_code=sr.ogc_code or f"EPSG:{ctx.sr.wkid}", width=width, height=height,
+                         mime="image/png", transparent=True, dpi=96)
+        return web.Response(body=await service.preview.get_map(query), content_type="image/png")
+    plan = plan_export_image(Params({"size": f"{width},{height}", "format": "png"}), ctx)
+    data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
+    return web.Response(body=data, content_type=content_type)
 
 
 def raster_file(params: Params, outputs: OutputStore) -> web.Response:

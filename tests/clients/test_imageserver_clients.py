@@ -77,10 +77,9 @@ async def test_esri_leaflet_image_map_layer(chromium: Chromium, web_pages: WebPa
                 assert tuple(shot[row, col, :3]) == (255, 255, 255)  # outside the coverage: the white page
                 continue
             value = ds.dem_value(lon, lat)
-            if value == ds.DEM_NODATA:
-                expected = 255  # transparent over the white page
-            else:
-                expected = int(np.floor((value - low) * 255 / (high - low) + 0.5))
+            # nodata is transparent over the white page
+            nodata = value == ds.DEM_NODATA
+            expected = 255 if nodata else int(np.floor((value - low) * 255 / (high - low) + 0.5))
             checked += 1
             mismatched += abs(int(shot[row, col, 0]) - expected) > 3
     assert checked > 300 and mismatched / checked < 0.03

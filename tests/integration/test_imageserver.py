@@ -456,3 +456,16 @@ def test_errors(gateway: Gateway) -> None:
     assert missing.status == 404 and "nosuchcoverage" in missing.json()["error"]["message"]
     assert fetch(image_url(gateway, "img/Nope"), {"f": "json"}).status == 404
     assert fetch(image_url(gateway, "img/Elevation", "nothing"), {"f": "json"}).status == 404
+
+
+def test_thumbnails(gateway: Gateway, mapserver: Any) -> None:
+    drawn = fetch(image_url(gateway, "img/ElevationPreview", "info/thumbnail"))
+    assert drawn.status == 200 and drawn.content_type == "image/png"
+    wms = fetch(mapserver.url, {"SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": "dem",
+                                "STYLES": "", "SRS": "EPSG:4326", "BBOX": "0,40,10,50", "WIDTH": "200",
+                                "HEIGHT": "200", "FORMAT": "image/png", "TRANSPARENT": "TRUE"})
+    assert np.array_equal(rgba(drawn.body), rgba(wms.body))  # the preview layer, as the WMS draws it
+    computed = rgba(fetch(image_url(gateway, "img/Elevation", "info/thumbnail")).body)
+    assert computed.shape == (200, 200, 4)
+    assert computed[5, 195, 0] > computed[5, 5, 0] + 50  # the default stretch: higher values to the east
+    assert computed[175, 175, 3] == 0  # the nodata block (lon 8..9, lat 41..42) is transparent

@@ -56,7 +56,7 @@ def service_info(ctx: ImageContext, description: str | None, copyright_text: str
         "stdvValues": [s.stddev for s in stats],
         "objectIdField": "OBJECTID",
         "fields": [],
-        "capabilities": "Image,Metadata,Download,Catalog",
+        "capabilities": "Image,Metadata,Download",
         "defaultMosaicMethod": "None",
         "allowedMosaicMethods": ALLOWED_MOSAIC_METHODS,
         "sortField": "",
