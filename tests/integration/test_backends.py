@@ -590,11 +590,12 @@ def test_wcs_capabilities_list_the_image_coverages(ogc_backend: FastCgiBackend) 
 
 @pytest.mark.parametrize("coverage", [*ds.IMAGE_COVERAGES, ds.TEMP_COVERAGE_TIME_NAME])
 def test_wcs10_describe_image_coverage(ogc_backend: FastCgiBackend, coverage: str) -> None:
-    if coverage in ds.MAPSERVER_ONLY_COVERAGES and not ogc_backend.raster_time:
-        pytest.skip("QGIS 3.22 has no raster TIME")
     extent, res, (w, h) = GRIDS[coverage]
     params = {"SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "DescribeCoverage", "COVERAGE": coverage}
     offering = xml(fetch(ogc_backend.url, params)[1]).find("wcs:CoverageOffering", NS)
+    if coverage in ds.MAPSERVER_ONLY_COVERAGES and not ogc_backend.raster_time:
+        assert offering is None  # QGIS 3.22 has no raster TIME: the time-enabled coverage is MapServer's only
+        return
     assert offering is not None
     pos = [e.text for e in offering.findall("wcs:lonLatEnvelope/gml:pos", NS)]
     assert [float(v) for p in pos for v in str(p).split()] == pytest.approx(extent)

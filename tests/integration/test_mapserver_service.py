@@ -20,7 +20,7 @@ def test_info_and_catalog(gateway: Gateway) -> None:
     info = fetch(gateway.url + "/arcgis/rest/info", {"f": "json"}).json()
     assert info["currentVersion"] >= 10
     root = fetch(gateway.url + "/arcgis/rest/services", {"f": "pjson"}).json()
-    assert root["folders"] == ["ms", "qgis", "bad"]
+    assert root["folders"] == ["ms", "qgis", "img", "bad"]
     assert {"name": "Plain", "type": "MapServer"} in root["services"]
     folder = fetch(gateway.url + "/arcgis/rest/services/MS/", {"f": "json"}).json()
     assert {"name": "ms/World", "type": "MapServer"} in folder["services"]
