@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -12,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy.cache import Cache, etag_of, stale_sources
 from proxy.handlers import catalog, imageserver, mapserver
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_response
@@ -26,6 +29,7 @@ SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", Registry)
 OUTPUTS = web.AppKey("outputs", OutputStore)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+CACHE = web.AppKey("cache", Cache)
 PARAMS = "arcbridge.params"
 
 CORS_HEADERS = {
@@ -60,6 +64,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
             response.headers["Access-Control-Allow-Headers"] = requested
     else:
         params: Params | None = None
+        stale_token = stale_sources.set([])
         try:
             params = await read_params(request)
             callback_name(params)  # an unusable JSONP callback is refused before any work
@@ -88,9 +93,42 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         except Exception:
             log.exception("unexpected failure for %s %s", request.method, request.path_qs[:300])
             response = error_response(ArcGISError(), params)
+        finally:
+            stale = stale_sources.get() or []
+            stale_sources.reset(stale_token)
+        if stale:
+            response.headers["X-Arcbridge-Stale"] = ", ".join(stale)
+            response.headers["Warning"] = '110 arcbridge "Response is Stale"'
+        response = conditional(request, response)
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def conditional(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Add an ETag to successful answers and turn a matching ``If-None-Match`` (or ``If-Modified-Since``) into a
+    304; errors are never stored by caches."""
+    if not isinstance(response, web.Response) or response.status != 200 or response.body is None:
+        if response.status >= 400:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+    body = response.body
+    if not isinstance(body, bytes):
+        return response
+    etag = response.headers.get("ETag") or etag_of(body)
+    response.headers["ETag"] = etag
+    response.headers.setdefault("Cache-Control", "no-cache")
+    match = request.headers.get("If-None-Match")
+    not_modified = False
+    if match is not None:
+        not_modified = match.strip() == "*" or etag in [m.strip() for m in match.split(",")]
+    elif request.if_modified_since is not None and response.last_modified is not None:
+        not_modified = response.last_modified <= request.if_modified_since
+    if not not_modified:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k in ("ETag", "Cache-Control", "Last-Modified",
+                                                                     "X-Arcbridge-Cache", "X-Arcbridge-Stale")}
+    return web.Response(status=304, headers=headers)
 
 
 def base_url(request: web.Request) -> str:
@@ -115,7 +153,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if lowered == ["info"]:
         return catalog.info(params)
     if lowered[0] == "directories" and len(segments) == 3 and lowered[1] == "arcgisoutput":
-        output = app[OUTPUTS].get(segments[2])
+        output = await app[OUTPUTS].get(segments[2])
         if output is None:
             raise NotFound("The output file does not exist or has expired.")
         return web.Response(body=output.body, content_type=output.content_type)
@@ -160,7 +198,7 @@ async def _image_server(request: web.Request, service: ImageService, sub: list[s
     if sub == ["download"]:
         return await imageserver.download(service, params, outputs, run_cpu, base_url(request))
     if sub == ["file"]:
-        return imageserver.raster_file(params, outputs)
+        return await imageserver.raster_file(params, outputs)
     if sub == ["keyproperties"]:
         return await imageserver.key_props(service, params)
     if sub == ["statistics"]:
@@ -179,21 +217,79 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[EXECUTOR] = executor
     yield
     await app[REGISTRY].close()
+    await app[CACHE].close()
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def stats(request: web.Request) -> web.Response:
+    """``/arcbridge/stats``: cache statistics of this process."""
+    data = {"pid": os.getpid(), "cache": request.app[CACHE].snapshot()}
+    return web.json_response(data, headers={"Cache-Control": "no-store"})
+
+
+async def purge(request: web.Request) -> web.Response:
+    """``POST /arcbridge/admin/purge?service=NAME``: drop a service's cached entries (admin endpoint, off by
+    default; guarded by ``admin.token`` when set)."""
+    settings = request.app[SETTINGS].admin
+    if not settings.enabled:
+        raise NotFound()
+    params: Params = request[PARAMS]
+    if settings.token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or params.get("token")
+        if not given or not secrets.compare_digest(given, settings.token):
+            error = ArcGISError("Invalid token.")
+            error.code = error.status = 403
+            raise error
+    name = params.get("service")
+    if name is None:
+        raise InvalidParameter("service", "the parameter is required")
+    registry = request.app[REGISTRY]
+    if name.lower() not in registry.settings.services:
+        raise NotFound(f"Service '{name}' not found.")
+    dropped = await request.app[CACHE].purge(name.lower())
+    log.info("purged %d cached entries of %s", dropped, name)
+    return web.json_response({"service": name, "dropped": dropped}, headers={"Cache-Control": "no-store"})
+
+
+async def _stats_logger(app: web.Application) -> AsyncIterator[None]:
+    interval = app[SETTINGS].cache.log_interval
+
+    async def loop() -> None:
+        last = None
+        while True:
+            await asyncio.sleep(interval)
+            snapshot = app[CACHE].snapshot()
+            summary = {k: snapshot[k] for k in ("hits", "misses", "coalesced", "stale", "evictions",
+                                                "backendRequests")}
+            if summary != last:
+                log.info("cache %s, memory %d entries / %d bytes", summary, snapshot["memory"]["entries"],
+                         snapshot["memory"]["bytes"])
+                last = summary
+
+    task = asyncio.create_task(loop()) if interval > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
     app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES)
     app[SETTINGS] = settings
-    app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes)
-    app[REGISTRY] = Registry(settings, partial(_run_cpu, app))
+    app[CACHE] = Cache(settings.cache)
+    app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
+    app[REGISTRY] = Registry(settings, partial(_run_cpu, app), app[CACHE])
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_stats_logger)
 
     async def root_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/arcgis/rest/services")
 
     app.router.add_route("*", "/", root_redirect)
+    app.router.add_route("GET", "/arcbridge/stats", stats)
+    app.router.add_route("POST", "/arcbridge/admin/purge", purge)
     app.router.add_route("*", "/arcgis/rest", dispatch)
     app.router.add_route("*", "/arcgis/rest/{tail:.*}", dispatch)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
+from proxy.cache import Cache
 from proxy.settings import ServiceSettings, Settings
 from translators.arcgis.export import ServiceContext
 from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
@@ -30,6 +31,11 @@ def _service_sr(configured: int | str | None, caps: WmsCapabilities) -> SpatialR
         except ValueError:
             continue
     raise BackendError("The backend's capabilities offer no usable spatial reference.")
+
+
+def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
+    """How long this service's answers are cached (0: not cached)."""
+    return settings.cache_ttl if settings.cache_ttl is not None else cache.settings.ttl
 
 
 def _union(boxes: list[BBox]) -> BBox | None:
@@ -56,9 +62,11 @@ def build_context(settings: ServiceSettings, caps: WmsCapabilities, flavor: Flav
 class MapService:
     """A MapServer service backed by a WMS."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any]) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
-        self.backend = WmsBackend(settings.backend, run_cpu)
+        self.cache = cache
+        self.ttl = service_ttl(settings, cache)
+        self.backend = WmsBackend(settings.backend, run_cpu, cache, settings.name.lower(), self.ttl)
         self._run_cpu = run_cpu
         self._context: ServiceContext | None = None
         self._context_caps: WmsCapabilities | None = None
@@ -79,11 +87,16 @@ class MapService:
 class ImageService:
     """An ImageServer service backed by a WCS (one coverage, or one coverage per date)."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any]) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
-        self.backend = WcsBackend(settings.backend, run_cpu, settings.wcs_version, settings.coverage_format)
+        self.cache = cache
+        self.ttl = service_ttl(settings, cache)
+        namespace = settings.name.lower()
+        self.backend = WcsBackend(settings.backend, run_cpu, cache, namespace, self.ttl, self.coverage_ids(),
+                                  settings.wcs_version, settings.coverage_format)
         # The WMS of the same server draws rendered previews when a layer is named for them.
-        self.preview = WmsBackend(settings.backend, run_cpu) if settings.preview_layer else None
+        self.preview = WmsBackend(settings.backend, run_cpu, cache, namespace, self.ttl) \
+            if settings.preview_layer else None
         self._run_cpu = run_cpu
         self._context: ImageContext | None = None
         self._descriptions: dict[str, CoverageDescription] | None = None
@@ -98,7 +111,7 @@ class ImageService:
 
     async def context(self) -> ImageContext:
         """The service context; statistics are computed once per description and cached."""
-        descriptions = await self.backend.describe(self.coverage_ids())
+        descriptions = await self.backend.describe()
         if self._context is not None and descriptions is self._descriptions:
             return self._context
         async with self._lock:
@@ -153,15 +166,16 @@ def _stats_cell(desc: CoverageDescription) -> tuple[float, float]:
 class Registry:
     """Every configured service by folder and name."""
 
-    def __init__(self, settings: Settings, run_cpu: Callable[..., Any]) -> None:
+    def __init__(self, settings: Settings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
+        self.cache = cache
         self.map_services: dict[str, MapService] = {}
         self.image_services: dict[str, ImageService] = {}
         for key, service in settings.services.items():
             if service.type == "MapServer":
-                self.map_services[key] = MapService(service, run_cpu)
+                self.map_services[key] = MapService(service, run_cpu, cache)
             else:
-                self.image_services[key] = ImageService(service, run_cpu)
+                self.image_services[key] = ImageService(service, run_cpu, cache)
 
     def folders(self) -> list[str]:
         """Folder names in configuration order, without duplicates."""

@@ -48,6 +48,25 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The answer cache: an in-process tier bounded in bytes and an optional shared Redis tier."""
+
+    memory_bytes: int = 128 * 1024 * 1024
+    redis_url: str | None = None
+    ttl: float = 300.0
+    stale_ttl: float = 86400.0  # how long an expired entry may still be served when the backend fails
+    log_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """The admin endpoint (purge); off unless enabled, and then guarded by a token when one is set."""
+
+    enabled: bool = False
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """One published service."""
 
@@ -67,6 +86,8 @@ class ServiceSettings:
     wcs_version: str = "auto"
     service_data_type: str | None = None
     preview_layer: str | None = None
+    cache_ttl: float | None = None  # None: the cache's default TTL; 0: this service is not cached
+    cache_control: str | None = None
 
     @property
     def folder(self) -> str | None:
@@ -84,6 +105,8 @@ class Settings:
     """The whole configuration."""
 
     services: dict[str, ServiceSettings]
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     host: str = "127.0.0.1"
     port: int = 8080
     output_ttl: float = 600.0
@@ -188,7 +211,7 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     data = _mapping(value, key)
     _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
                        "maxImageHeight", "description", "copyrightText", "coverage", "coverages", "format",
-                       "wcsVersion", "serviceDataType", "previewLayer"})
+                       "wcsVersion", "serviceDataType", "previewLayer", "cache"})
     service_type = data.get("type")
     if service_type not in SERVICE_TYPES:
         raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
@@ -203,6 +226,10 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     wcs_version = str(data.get("wcsVersion", "auto"))
     if wcs_version not in ("auto", "2.0.1", "1.0.0"):
         raise ConfigError(f"{key}.wcsVersion", f"must be auto, 2.0.1 or 1.0.0, got {wcs_version!r}")
+    cache_data = _mapping(data.get("cache") or {}, f"{key}.cache")
+    _known(cache_data, f"{key}.cache", {"ttl", "cacheControl"})
+    cache_ttl = _number(cache_data, "ttl", f"{key}.cache", 0, 0) if "ttl" in cache_data else None
+    cache_control = _text(cache_data, "cacheControl", f"{key}.cache")
     data_type = _text(data, "serviceDataType", key)
     if data_type is not None and data_type not in SERVICE_DATA_TYPES:
         raise ConfigError(f"{key}.serviceDataType", f"must be one of {', '.join(SERVICE_DATA_TYPES)}")
@@ -223,13 +250,53 @@ def _service(name: Any, value: Any) -> ServiceSettings:
         wcs_version=wcs_version,
         service_data_type=data_type,
         preview_layer=_text(data, "previewLayer", key),
+        cache_ttl=cache_ttl,
+        cache_control=cache_control,
+    )
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(value: Any, key: str) -> int:
+    """A byte size: a number of bytes or text such as ``128MB``, ``1.5GiB``, ``512K``."""
+    if isinstance(value, bool):
+        raise ConfigError(key, f"must be a size such as 128MB, got {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ConfigError(key, "must not be negative")
+        return int(value)
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ConfigError(key, f"must be a size such as 128MB, got {value!r}")
+    unit = (match.group(2) or "").upper().replace("IB", "").replace("B", "")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster")
+
+
+def _cache(value: Any) -> CacheSettings:
+    data = _mapping(value or {}, "cache")
+    _known(data, "cache", {"memory", "redis", "ttl", "staleTTL", "logInterval"})
+    redis_url = _text(data, "redis", "cache")
+    if redis_url is not None and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        raise ConfigError("cache.redis", f"must be a redis:// URL (or {', '.join(REDIS_SCHEMES[1:])}), "
+                                         f"got {redis_url!r}")
+    return CacheSettings(
+        memory_bytes=parse_size(data.get("memory", "128MB"), "cache.memory"),
+        redis_url=redis_url,
+        ttl=_number(data, "ttl", "cache", 300.0, 0),
+        stale_ttl=_number(data, "staleTTL", "cache", 86400.0, 0),
+        log_interval=_number(data, "logInterval", "cache", 60.0, 0),
     )
 
 
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
     """Validate a configuration mapping (as loaded from YAML)."""
     root = _mapping(data if data is not None else {}, "config")
-    _known(root, "config", {"services", "server"})
+    _known(root, "config", {"services", "server", "cache", "admin"})
     services_data = _mapping(root.get("services"), "services") if "services" in root else None
     if not services_data:
         raise ConfigError("services", "at least one service is required")
@@ -237,10 +304,19 @@ def parse_settings(data: Any, source: str = "<config>") -> Settings:
     for name, value in services_data.items():
         service = _service(name, value)
         services[name.lower()] = service
+    cache = _cache(root.get("cache"))
+    admin_data = _mapping(root.get("admin") or {}, "admin")
+    _known(admin_data, "admin", {"enabled", "token"})
+    enabled = admin_data.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("admin.enabled", "must be true or false")
+    admin = AdminSettings(enabled, _text(admin_data, "token", "admin"))
     server = _mapping(root.get("server") or {}, "server")
     _known(server, "server", {"host", "port", "outputTTL", "outputMaxBytes", "publicUrl"})
     return Settings(
         services=services,
+        cache=cache,
+        admin=admin,
         host=_text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
         port=_number(server, "port", "server", 8080, 0, integer=True),
         output_ttl=_number(server, "outputTTL", "server", 600.0, 1),

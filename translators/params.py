@@ -39,6 +39,10 @@ class Params:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
+    def items(self) -> list[tuple[str, str]]:
+        """Every (lower-cased name, value) pair, blank values included."""
+        return list(self._values.items())
+
     def names(self) -> set[str]:
         """Return the lower-cased names of the parameters that carry a value."""
         return {k for k, v in self._values.items() if v.strip()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,8 +40,9 @@ def build_url(base: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) 
 class BackendClient:
     """A pooled HTTP client for one backend, created inside the running event loop."""
 
-    def __init__(self, settings: BackendSettings) -> None:
+    def __init__(self, settings: BackendSettings, on_request: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self._on_request = on_request
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -61,6 +62,8 @@ class BackendClient:
     async def get(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
         """GET the backend with ``params``; network failures become 502, timeouts 504."""
         url = build_url(self.settings.url, params)
+        if self._on_request is not None:
+            self._on_request()
         try:
             async with self._get_session().get(url, allow_redirects=True) as resp:
                 if resp.content_length is not None and resp.content_length > MAX_BODY:

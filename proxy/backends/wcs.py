@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from proxy.backends.http import BackendClient, Response
+from proxy.backends.refresh import Refreshing
+from proxy.cache import Cache, cache_key, normalise_url
 from proxy.settings import BackendSettings
-from translators.errors import ArcGISError, BackendError, NotFound
+from translators.errors import BackendError, NotFound
 from translators.ogc.wcs import CoverageDescription, merge, parse_description_100, parse_description_201
 from translators.ogc.xml import exception_messages
 
@@ -34,39 +34,33 @@ def check_coverage(response: Response) -> bytes:
 class WcsBackend:
     """One WCS endpoint as used by image services."""
 
-    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any], version: str = "auto",
-                 fmt: str | None = None) -> None:
+    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any], cache: Cache, namespace: str,
+                 ttl: float, coverages: Sequence[str], version: str = "auto", fmt: str | None = None) -> None:
         self.settings = settings
-        self.client = BackendClient(settings)
+        self.client = BackendClient(settings, cache.count_backend_request)
+        self.identity = normalise_url(settings.url)
+        self.cache = cache
+        self.namespace = namespace
+        self.ttl = ttl
         self.version = version
         self.format = fmt
+        self.coverages = tuple(coverages)
         self._run_cpu = run_cpu
-        self._described: dict[tuple[str, ...], tuple[float, dict[str, CoverageDescription]]] = {}
-        self._lock = asyncio.Lock()
+        self._described = Refreshing[dict[str, CoverageDescription]](
+            self._describe_all, settings.capabilities_ttl, cache,
+            cache_key(namespace, "describe", self.identity, [("COVERAGE", c) for c in self.coverages]
+                      + [("VERSION", version), ("FORMAT", fmt or "")]), f"{namespace} coverage descriptions")
 
     async def close(self) -> None:
         """Release the connection pool."""
         await self.client.close()
 
-    async def describe(self, coverages: Sequence[str]) -> dict[str, CoverageDescription]:
-        """Descriptions of ``coverages``, refreshed after the capabilities TTL (one fetch at a time)."""
-        key = tuple(coverages)
-        cached = self._described.get(key)
-        if cached and time.monotonic() - cached[0] < self.settings.capabilities_ttl:
-            return cached[1]
-        async with self._lock:
-            cached = self._described.get(key)
-            if cached and time.monotonic() - cached[0] < self.settings.capabilities_ttl:
-                return cached[1]
-            try:
-                result = {c: await self._describe_one(c) for c in coverages}
-            except ArcGISError:
-                if cached is None:
-                    raise
-                log.warning("coverage description refresh failed for %s; keeping the cached one", self.settings.url)
-                result = cached[1]
-            self._described[key] = (time.monotonic(), result)
-            return result
+    async def describe(self) -> dict[str, CoverageDescription]:
+        """Descriptions of the coverages: refreshed in the background, served stale while the backend is down."""
+        return await self._described.get()
+
+    async def _describe_all(self) -> dict[str, CoverageDescription]:
+        return {c: await self._describe_one(c) for c in self.coverages}
 
     async def _describe_one(self, coverage: str) -> CoverageDescription:
         missing = False
@@ -99,5 +93,10 @@ class WcsBackend:
         return desc
 
     async def get_coverage(self, params: Sequence[tuple[str, str]]) -> bytes:
-        """Fetch one GetCoverage and return its GeoTIFF bytes."""
-        return check_coverage(await self.client.get(params))
+        """One GetCoverage through the cache: its GeoTIFF bytes."""
+        async def produce() -> tuple[bytes, str]:
+            return check_coverage(await self.client.get(params)), "image/tiff"
+
+        entry, _ = await self.cache.fetch(cache_key(self.namespace, "coverage", self.identity, params),
+                                          self.namespace, self.ttl, produce)
+        return entry.body

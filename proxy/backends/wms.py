@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from proxy.backends.http import BackendClient, Response
+from proxy.backends.refresh import Refreshing
+from proxy.cache import Cache, cache_key, normalise_url
 from proxy.settings import BackendSettings
 from translators.errors import BackendError
 from translators.ogc.flavors import FLAVORS, Flavor
@@ -17,7 +17,6 @@ from translators.ogc.wms import WmsCapabilities, parse_capabilities
 from translators.ogc.xml import exception_messages
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def check_image(response: Response, mime: str) -> bytes:
@@ -39,39 +38,28 @@ def check_image(response: Response, mime: str) -> bytes:
 class WmsBackend:
     """One WMS endpoint as used by map services."""
 
-    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any]) -> None:
+    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any], cache: Cache, namespace: str,
+                 ttl: float) -> None:
         self.settings = settings
         self.flavor: Flavor = FLAVORS[settings.flavor]
-        self.client = BackendClient(settings)
+        self.client = BackendClient(settings, cache.count_backend_request)
+        self.identity = normalise_url(settings.url)
+        self.cache = cache
+        self.namespace = namespace
+        self.ttl = ttl
         self._run_cpu = run_cpu
-        self._caps: WmsCapabilities | None = None
-        self._caps_time = 0.0
-        self._lock = asyncio.Lock()
+        self._caps = Refreshing[WmsCapabilities](
+            self._fetch_capabilities, settings.capabilities_ttl, cache,
+            cache_key(namespace, "caps", self.identity, {"VERSION": settings.wms_version}), f"{namespace} capabilities")
 
     async def close(self) -> None:
         """Release the connection pool."""
         await self.client.close()
 
     async def capabilities(self) -> WmsCapabilities:
-        """The parsed capabilities, fetched at most once at a time and refreshed after the configured TTL.
-
-        A failed refresh keeps serving the last good document; with none, the error reaches the client.
-        """
-        fresh = self._caps is not None and time.monotonic() - self._caps_time < self.settings.capabilities_ttl
-        if fresh and self._caps is not None:
-            return self._caps
-        async with self._lock:
-            if self._caps is not None and time.monotonic() - self._caps_time < self.settings.capabilities_ttl:
-                return self._caps
-            try:
-                self._caps = await self._fetch_capabilities()
-                self._caps_time = time.monotonic()
-            except BackendError:
-                if self._caps is None:
-                    raise
-                log.warning("capabilities refresh failed for %s; serving the cached document", self.settings.url)
-                self._caps_time = time.monotonic()
-            return self._caps
+        """The parsed capabilities: refreshed in the background after their TTL, served stale while the backend is
+        down (also across restarts, from the shared tier)."""
+        return await self._caps.get()
 
     async def _fetch_capabilities(self) -> WmsCapabilities:
         version = self.settings.wms_version
@@ -84,9 +72,14 @@ class WmsBackend:
                                                     self.flavor.fix_group_extents)
         return caps
 
-    async def get_map(self, query: MapQuery) -> bytes:
-        """Fetch one GetMap and return its bytes, checked to be the format asked for."""
+    async def get_map(self, query: MapQuery) -> tuple[bytes, str]:
+        """One GetMap through the cache: its bytes, checked to be the format asked for, and the cache status."""
         caps = await self.capabilities()
         params = getmap_params(query, caps.version, self.flavor)
-        response = await self.client.get(params)
-        return check_image(response, query.mime)
+
+        async def produce() -> tuple[bytes, str]:
+            return check_image(await self.client.get(params), query.mime), query.mime
+
+        entry, status = await self.cache.fetch(cache_key(self.namespace, "map", self.identity, params),
+                                               self.namespace, self.ttl, produce)
+        return entry.body, status

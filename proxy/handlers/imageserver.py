@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy.answers import cached_image
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import ImageService
@@ -63,6 +64,13 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
     if fmt not in EXPORT_FORMATS:
         raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
     ctx = await service.context()
+    if fmt == "image":
+        async def produce() -> tuple[bytes, str]:
+            plan = plan_export_image(params, ctx)
+            data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
+            return data, content_type
+
+        return await cached_image(service.cache, service.settings, service.ttl, "exportImage", params, produce)
     if fmt == "kmz":
         values = {name: params.get(name) or "" for name in params.names()}
         values["imageSR"] = "4326"
@@ -73,15 +81,12 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
         plan = plan_export_image(params, ctx)
     body = await _fetch(service, plan.fetch)
     data, content_type, extension = await run_cpu(export_image, ctx, plan, body)
-    if fmt == "image":
-        return web.Response(body=data, content_type=content_type,
-                            headers={"Content-Disposition": f"inline; filename=exportImage.{extension}"})
     if fmt == "kmz":
         x0, y0, x1, y1 = plan.extent
         kmz = await run_cpu(make_kmz, data, extension, y1, y0, x1, x0, service.settings.short_name)
         return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
                             headers={"Content-Disposition": "attachment; filename=exportImage.kmz"})
-    name = outputs.put(data, content_type, extension)
+    name = await outputs.put(data, content_type, extension)
     href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
     result = export_image_result(plan, href)
     if fmt in ("json", "pjson"):
@@ -129,7 +134,7 @@ async def download(service: ImageService, params: Params, outputs: OutputStore, 
             raise InvalidParameter("geometry", "the area is too large to download at full resolution")
         body = await _fetch(service, Fetch(raster, bbox, columns, rows, None))
         data, content_type, extension = await run_cpu(download_file, ctx, raster, plan, body)
-        name = outputs.put(data, content_type, extension)
+        name = await outputs.put(data, content_type, extension)
         files.append({"id": name, "size": len(data), "rasterIds": [raster.id]})
     result = {"rasterFiles": files}
     return respond(result, params, f"{service.settings.name}: download")
@@ -146,18 +151,19 @@ async def thumbnail(service: ImageService, run_cpu: Callable[..., Any]) -> web.R
         query = MapQuery(layers=(service.settings.preview_layer,), bbox=ctx.extent, sr=sr,
                          crs_code=sr.ogc_code or f"EPSG:{ctx.sr.wkid}", width=width, height=height,
                          mime="image/png", transparent=True, dpi=96)
-        return web.Response(body=await service.preview.get_map(query), content_type="image/png")
+        body, _ = await service.preview.get_map(query)
+        return web.Response(body=body, content_type="image/png")
     plan = plan_export_image(Params({"size": f"{width},{height}", "format": "png"}), ctx)
     data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
     return web.Response(body=data, content_type=content_type)
 
 
-def raster_file(params: Params, outputs: OutputStore) -> web.Response:
+async def raster_file(params: Params, outputs: OutputStore) -> web.Response:
     """``…/ImageServer/file?id=…``: a file made by download."""
     file_id = params.get("id")
     if file_id is None:
         raise InvalidParameter("id", "the parameter is required")
-    output = outputs.get(file_id.rsplit("/", 1)[-1])
+    output = await outputs.get(file_id.rsplit("/", 1)[-1])
     if output is None:
         raise NotFound("The raster file does not exist or has expired.")
     return web.Response(body=output.body, content_type=output.content_type,

@@ -13,6 +13,7 @@ import numpy as np
 from aiohttp import web
 from PIL import Image
 
+from proxy.answers import cached_image
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import MapService
@@ -100,11 +101,11 @@ async def render(service: MapService, plan: ExportPlan, run_cpu: Callable[..., A
     """Produce the exported image bytes and content type."""
     backend = service.backend
     if plan.passthrough:
-        body = await backend.get_map(plan.fetches[0])
+        body, _ = await backend.get_map(plan.fetches[0])
         if plan.format.name == "svgz":
             body = await run_cpu(gzip.compress, body)
         return body, plan.format.content_type
-    bodies = list(await asyncio.gather(*(backend.get_map(q) for q in plan.fetches)))
+    bodies = [body for body, _ in await asyncio.gather(*(backend.get_map(q) for q in plan.fetches))]
     result: tuple[bytes, str] = await run_cpu(_assemble, plan, bodies)
     return result
 
@@ -116,22 +117,24 @@ async def export(service: MapService, params: Params, request: web.Request, outp
     if fmt not in EXPORT_FORMATS:
         raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
     ctx = await service.context()
+    if fmt == "image" and (params.get("format") or "").lower() != "svgz":
+        async def produce() -> tuple[bytes, str]:
+            return await render(service, plan_export(params, ctx), run_cpu)
+
+        return await cached_image(service.cache, service.settings, service.ttl, "export", params, produce)
     if fmt == "kmz":
         plan = plan_export(_kmz_params(params), ctx, image_sr_override=resolve_sr(4326, "imageSR"))
     else:
         plan = plan_export(params, ctx)
     body, content_type = await render(service, plan, run_cpu)
     if fmt == "image":
-        headers = {"Content-Disposition": f"inline; filename=export.{plan.format.extension}"}
-        if plan.format.name == "svgz":
-            headers["Content-Encoding"] = "gzip"
-        return web.Response(body=body, content_type=content_type, headers=headers)
+        return web.Response(body=body, content_type=content_type, headers={"Content-Encoding": "gzip"})
     if fmt == "kmz":
         x0, y0, x1, y1 = plan.extent
         kmz = await run_cpu(make_kmz, body, plan.format.extension, y1, y0, x1, x0, service.settings.short_name)
         return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
                             headers={"Content-Disposition": "attachment; filename=export.kmz"})
-    name = outputs.put(body, content_type, plan.format.extension)
+    name = await outputs.put(body, content_type, plan.format.extension)
     href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
     data = export_result(plan, href)
     if fmt in ("json", "pjson"):
