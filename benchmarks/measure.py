@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import random
+import re
 import statistics
 import subprocess
 import time
@@ -119,7 +120,9 @@ class Env:
                 if "cache" not in str(exc) or self.cache_ok:
                     raise
                 self.cache_ok = False
-                self.cache_problem = str(exc).strip().splitlines()[-1][:200]
+                text = str(exc)
+                found = re.search(r"\S*cache\S*: [^\n]*", text)
+                self.cache_problem = (found.group(0) if found else text.strip().splitlines()[-1])[:160]
         if gateway is None:
             gateway = BenchGateway(self.config(url, False), workdir, extra_args).start()
         self._gateways[name] = gateway
@@ -244,7 +247,9 @@ def miss_overhead(env: Env) -> list[Row]:
         checked = sizes.latency_n if fmt == "jpg" else min(5, sizes.latency_n)
         d_med, g_med = statistics.median(direct_ms), statistics.median(gateway_ms)
         ratio = g_med / d_med
-        notes = (f"median of {len(gateway_ms)} distinct extents, alternated; p90 {_p90(gateway_ms):.1f} vs "
+        paired = statistics.median(g - d for g, d in zip(gateway_ms, direct_ms, strict=True))
+        notes = (f"median of {len(gateway_ms)} distinct extents, alternated; paired overhead {paired:+.2f} ms; "
+                 f"p90 {_p90(gateway_ms):.1f} vs "
                  f"{_p90(direct_ms):.1f} ms; same image {same}/{checked} checked"
                  f"{' (bytes)' if fmt == 'jpg' else ' (pixels)'}; aim 1.03")
         if same != checked:
