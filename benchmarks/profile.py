@@ -14,13 +14,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import aiohttp
 
-from benchmarks.measure import HIT_BOX, Env, _ok, export_path, get_once
+from benchmarks.measure import ELEVATION, HIT_BOX, WARP_SIZE, Env, _ok, export_path, get_once
 from benchmarks.procs import wrk
+from tests.backends import dataspec as ds
 
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 _THREAD_RE = re.compile(r'thread \((0x[0-9A-Fa-f]+)\)(?::\s*"?([^";]*)"?)?')
@@ -133,6 +135,22 @@ def run(env: Env, out_dir: Path) -> str:
     done = asyncio.run(_miss_load(gateway.url, paths, seconds))
     _, err = spy.communicate(timeout=seconds + 60)
     reports.append(f"## miss path ({done} distinct exports, 4 concurrent, 256² PNG + 1024² JPEG)\n"
+                   + (summarise(raw) if raw.is_file() else err.decode(errors="replace")[-500:]))
+    # Local warp: exportImage of the dem into EPSG:3395, 2048² Float32 GeoTIFF, distinct extents, sequential.
+    raw = out_dir / "warp.txt"
+    spy = _record(gateway.proc.pid, seconds, raw)
+    time.sleep(0.5)
+    x0, y0, x1, y1 = ds.DEM_EXTENT
+    warp_paths = []
+    for i in range(int(seconds * 20)):
+        eps = (1000 + i) * 1e-9
+        warp_paths.append(f"/arcgis/rest/services/{ELEVATION}/ImageServer/exportImage?" + urllib.parse.urlencode(
+            {"bbox": f"{x0 - eps},{y0 - eps},{x1 + eps},{y1 + eps}", "bboxSR": "4326", "imageSR": "3395",
+             "size": f"{WARP_SIZE},{WARP_SIZE}", "format": "tiff", "pixelType": "F32",
+             "interpolation": "RSP_NearestNeighbor", "f": "image"}))
+    done = asyncio.run(_miss_load(gateway.url, warp_paths, seconds - 1, concurrency=1))
+    _, err = spy.communicate(timeout=seconds + 60)
+    reports.append(f"## local warp path ({done} exportImage dem → EPSG:3395 {WARP_SIZE}² F32, sequential)\n"
                    + (summarise(raw) if raw.is_file() else err.decode(errors="replace")[-500:]))
     if env.cache_ok:
         url = gateway.url + export_path(HIT_BOX, 256, "png")

@@ -19,7 +19,7 @@ figures, reported as ratios to a reference measured on the same machine in the s
 6. memory: VmRSS of the gateway after 10,000 distinct requests with ``cache: {memory: 128MB}`` vs 128 + 150 MiB.
 
 ``--profile`` (or ``--only profile``) also records py-spy profiles of the gateway under the miss-path and the hit-path
-load and writes their summary to ``benchmarks/profile.md`` (raw stacks in ``benchmarks/profiles/``).
+load and writes their summary to ``benchmarks/profile.md`` (raw stacks in the work dir: keep it with ``--keep``).
 Every load is sent to 127.0.0.1 only and is bounded in count and time.
 """
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                     from benchmarks import profile as profiler
 
                     print("[profile] py-spy …", flush=True)
-                    profile_text = profiler.run(env, HERE / "profiles")
+                    profile_text = profiler.run(env, workdir / "profiles")
             finally:
                 env.close()
     finally:

@@ -1,15 +1,67 @@
-"""The ``arcbridge`` command: ``arcbridge serve --config FILE [--host H] [--port P]``."""
+"""The ``arcbridge`` command.
+
+    arcbridge serve --config FILE [--host H] [--port P] [--workers N]
+    arcbridge seed  --url http://gateway:8080 --service demo/World --bbox xmin,ymin,xmax,ymax --sizes 256,512 …
+    arcbridge purge --url http://gateway:8080 --service demo/World [--token T]   (or --config FILE: shared tier)
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import multiprocessing
+import os
+import signal
 import sys
+from typing import Any
 
 from aiohttp import web
 
 from proxy.app import create_app
-from proxy.settings import ConfigError, load_settings
+from proxy.settings import ConfigError, Settings, load_settings
+from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
+from translators.errors import InvalidParameter
+
+log = logging.getLogger("arcbridge")
+
+
+def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool) -> None:
+    logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
+    settings = load_settings(config)
+    # run_app handles SIGINT and SIGTERM, finishing the cleanup contexts before it returns.
+    web.run_app(create_app(settings), host=host, port=port, print=lambda text: print(text, flush=True),
+                access_log=None, handle_signals=True, shutdown_timeout=10, reuse_port=reuse_port)
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port: int) -> int:
+    if settings.cache.redis_url is None:
+        log.warning("%d workers without a shared cache (cache.redis): each keeps its own in-process cache",
+                    args.workers)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True),
+                               name=f"arcbridge-worker-{i}") for i in range(args.workers)]
+    for worker in workers:
+        worker.start()
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # A worker that dies on its own takes the others down: a half-working pool is worse than a clear failure.
+    while any(w.is_alive() for w in workers):
+        for worker in workers:
+            worker.join(0.2)
+            if not stopping and worker.exitcode not in (None, 0):
+                log.error("worker %s exited with %s; stopping", worker.name, worker.exitcode)
+                stop(signal.SIGTERM, None)
+    return 0 if all(w.exitcode == 0 for w in workers) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +72,64 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", required=True, help="YAML configuration file")
     serve.add_argument("--host", help="address to listen on (default: server.host or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port or 8080)")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default 1)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    seed = sub.add_parser("seed", help="warm a service's cache through a running gateway")
+    seed.add_argument("--url", required=True, help="base URL of a running gateway, e.g. http://127.0.0.1:8080")
+    seed.add_argument("--service", required=True, help="service name, e.g. demo/World")
+    seed.add_argument("--type", default="MapServer", choices=["MapServer", "ImageServer"])
+    seed.add_argument("--bbox", required=True, help="xmin,ymin,xmax,ymax of the extent to warm")
+    seed.add_argument("--bboxSR", default="4326", help="spatial reference of --bbox and of the images (wkid)")
+    seed.add_argument("--sizes", default="256", help="image sizes: 256,512 or 800x600 (default 256)")
+    seed.add_argument("--scales", default="", help="scales (1:x) to cover the extent at, e.g. 5e6,1e6")
+    seed.add_argument("--format", help="image format (default: the service's)")
+    seed.add_argument("--param", action="append", default=[], help="extra export parameter k=v (repeatable)")
+    seed.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
+    purge = sub.add_parser("purge", help="drop a service's cached entries")
+    purge.add_argument("--service", required=True)
+    where = purge.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="a running gateway (its admin endpoint must be enabled)")
+    where.add_argument("--config", help="a configuration whose shared tier (cache.redis) to purge directly")
+    purge.add_argument("--token", help="the admin token")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(message)s")
+    try:
+        if args.command == "seed":
+            return _seed(args)
+        if args.url:
+            dropped = asyncio.run(purge_remote(args.url, args.service, args.token))
+        else:
+            dropped = asyncio.run(purge_shared(args.config, args.service))
+    except (RuntimeError, ConfigError, OSError) as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr)
+        return 1
+    print(f"dropped {dropped} cached entries of {args.service}")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    try:
+        bbox = parse_bbox_arg(args.bbox)
+        sizes = parse_sizes(args.sizes)
+        scales = [float(v) for v in args.scales.split(",") if v.strip()]
+        extra: list[tuple[str, str]] = []
+        for pair in args.param:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise InvalidParameter("param", f"expected k=v, got {pair!r}")
+            extra.append((name, value))
+    except (InvalidParameter, ValueError) as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr)
+        return 2
+    done, failed = asyncio.run(seed(args.url, args.service, args.type, bbox, args.bboxSR, sizes, scales, args.format,
+                                    extra, args.concurrency))
+    print(f"seeded {done - failed} of {done} images of {args.service}" + (f", {failed} failed" if failed else ""))
+    return 0 if failed == 0 else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args.config)
@@ -30,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    app = create_app(settings)
-    # run_app handles SIGINT and SIGTERM, finishing the cleanup contexts before it returns.
-    web.run_app(app, host=host, port=port, print=lambda text: print(text, flush=True), access_log=None,
-                handle_signals=True, shutdown_timeout=10)
+    if args.workers < 1:
+        print("arcbridge: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _serve_workers(args, settings, host, port)
+    _serve_one(args.config, host, port, args.log_level.upper(), False)
     return 0

@@ -63,8 +63,9 @@ def fetch(url: str, params: dict[str, Any] | None = None, data: dict[str, Any] |
 class Gateway:
     """``python -m proxy serve`` on a free port with a generated configuration."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+    def __init__(self, config: dict[str, Any], workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.config = config
+        self.extra_args = extra_args
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -79,7 +80,8 @@ class Gateway:
         config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "proxy", "serve", "--config", str(config_path), "--port", str(self.port)],
+                [sys.executable, "-m", "proxy", "serve", "--config", str(config_path), "--port", str(self.port),
+                 *self.extra_args],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
