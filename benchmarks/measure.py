@@ -202,6 +202,10 @@ def _ratio_verdict(ratio: float, limit: float, higher_is_better: bool) -> str:
 
 
 # ====================================================================================== 1. miss overhead
+LATENCY_SIDE = 30.0
+"""Degrees of the square boxes of the latency test: random positions, one size, so every render costs about the same
+and the medians compare like with like."""
+
 def miss_overhead(env: Env) -> list[Row]:
     """Median latency of export f=image through arcbridge ÷ the very GetMap it sends, every request a miss."""
     sizes = env.sizes
@@ -210,7 +214,7 @@ def miss_overhead(env: Env) -> list[Row]:
     rows = []
     for number, (size, fmt, label) in enumerate([(256, "png", "256² PNG"), (1024, "jpg", "1024² JPEG")]):
         count = sizes.latency_warmup + sizes.latency_n
-        boxes = [env.random_bbox() for _ in range(count)]
+        boxes = [env.random_bbox(LATENCY_SIDE, LATENCY_SIDE) for _ in range(count)]
         # Learn the exact GetMap arcbridge sends for each box from a recorded twin of the gateway.
         capture = Client(recorded.port)
         before = len(env.recorder.get_json("/__bench/log"))
@@ -220,6 +224,7 @@ def miss_overhead(env: Env) -> list[Row]:
         getmaps = [p for p in env.recorder.get_json(f"/__bench/log?since={before}") if "REQUEST=GetMap" in p]
         if len(getmaps) != count:
             raise RuntimeError(f"expected {count} GetMaps from the recorded gateway, saw {len(getmaps)}")
+        hits_before = cache_count(gateway.stats(), "hits")
         direct, through = Client(env.backend_port or 80), Client(gateway.port)
         direct_ms: list[float] = []
         gateway_ms: list[float] = []
@@ -252,6 +257,9 @@ def miss_overhead(env: Env) -> list[Row]:
                  f"p90 {_p90(gateway_ms):.1f} vs "
                  f"{_p90(direct_ms):.1f} ms; same image {same}/{checked} checked"
                  f"{' (bytes)' if fmt == 'jpg' else ' (pixels)'}; aim 1.03")
+        hits_before, hits_after = hits_before or 0, cache_count(gateway.stats(), "hits") or 0
+        if hits_after - hits_before:
+            notes += f" — {hits_after - hits_before} CACHE HITS"
         if same != checked:
             notes += " — IMAGES DIFFER"
         rows.append(Row(1, f"miss overhead, {label}", f"{g_med:.2f} ms", f"{d_med:.2f} ms (GetMap)", ratio,
@@ -285,13 +293,15 @@ def _warm_all_workers(url: str, connections: int = 48) -> None:
         _ok(*get_once(url), what="warm-up")
 
 
-def _alternate_wrk(env: Env, sides: dict[str, str]) -> dict[str, list[dict[str, float]]]:
+def _alternate_wrk(env: Env, sides: dict[str, tuple[str, list[int]]]) -> dict[str, list[dict[str, float]]]:
+    """wrk against each side in turn, ``wrk_rounds`` times, the order reversed every round."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     names = list(sides)
     for round_ in range(env.sizes.wrk_rounds):
         order = names if round_ % 2 == 0 else list(reversed(names))
         for name in order:
-            runs[name].append(wrk(sides[name], env.sizes.wrk_seconds))
+            url, pids = sides[name]
+            runs[name].append(wrk(url, env.sizes.wrk_seconds, pids=pids))
     return runs
 
 
@@ -300,6 +310,13 @@ def _rps_summary(runs: list[dict[str, float]]) -> tuple[float, str]:
     bad = sum(int(r["non2xx"] + r["errors"]) for r in runs)
     text = "/".join(f"{v:.0f}" for v in rps)
     return statistics.median(rps), text + (f" ({bad} errors/non-2xx)" if bad else "")
+
+
+def _cpu_summary(runs: list[dict[str, float]]) -> str:
+    cores = statistics.median(r["cores"] for r in runs)
+    cpu_us = statistics.median(r["cpu_us"] for r in runs)
+    wrk_cores = statistics.median(r["wrk_cores"] for r in runs)
+    return f"{cores:.2f} cores ({cpu_us:.0f} µs CPU/request; wrk {wrk_cores:.2f} cores)"
 
 
 def hit_throughput(env: Env) -> list[Row]:
@@ -317,7 +334,7 @@ def hit_throughput(env: Env) -> list[Row]:
     body_file.write_bytes(body)
     bare = env.helper("benchmarks.bare", ["--body", str(body_file), "--content-type", ctype.split(";")[0]])
     before = env.getmap_count()
-    runs = _alternate_wrk(env, {"arcbridge": url, "bare": bare.url + "/export"})
+    runs = _alternate_wrk(env, {"arcbridge": (url, gateway.pids()), "bare": (bare.url + "/export", [bare.proc.pid])})
     misses = env.getmap_count() - before
     bare.stop()
     g, g_text = _rps_summary(runs["arcbridge"])
@@ -326,13 +343,29 @@ def hit_throughput(env: Env) -> list[Row]:
     row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{b:.0f} req/s (bare aiohttp)", ratio
     row.verdict = _ratio_verdict(ratio, 0.6, True) if misses == 0 else "FAIL"
     row.notes = (f"wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, medians; runs "
-                 f"{g_text} vs {b_text}; {len(body)} B body; backend GetMaps during the runs: {misses}; "
-                 "wrk shares the 2 cores with the server (both sides)")
+                 f"{g_text} vs {b_text}; server CPU {_cpu_summary(runs['arcbridge'])} vs {_cpu_summary(runs['bare'])}; "
+                 f"{len(body)} B body; backend GetMaps during the runs: {misses}; wrk shares the 2 cores with the "
+                 "server (both sides)")
     row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
     return [row]
 
 
 # ====================================================================================== 3. coalescing
+def cache_count(stats: dict[str, Any] | None, name: str) -> int | None:
+    """A counter of ``/arcbridge/stats`` (top level or under ``cache``), if the build reports it."""
+    if not stats:
+        return None
+    for scope in (stats, stats.get("cache") or {}):
+        if isinstance(scope, dict) and isinstance(scope.get(name), int):
+            return int(scope[name])
+    return None
+
+
+def backend_requests(stats: dict[str, Any] | None) -> int | None:
+    """``backendRequests`` of ``/arcbridge/stats``."""
+    return cache_count(stats, "backendRequests")
+
+
 async def _burst(url: str, n: int) -> list[tuple[int, bytes]]:
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -359,9 +392,9 @@ def coalescing(env: Env) -> list[Row]:
         before, stats_before = env.getmap_count(), gateway.stats()
         answers = asyncio.run(_burst(url, 50))
         counts.append(env.getmap_count() - before)
-        stats_after = gateway.stats()
-        if stats_before and stats_after and "backendRequests" in stats_after:
-            stat_counts.append(int(stats_after["backendRequests"]) - int(stats_before.get("backendRequests", 0)))
+        after, before_n = backend_requests(gateway.stats()), backend_requests(stats_before)
+        if after is not None and before_n is not None:
+            stat_counts.append(after - before_n)
         statuses = {s for s, _ in answers}
         bodies = {b for _, b in answers}
         if statuses != {200} or len(bodies) != 1:
@@ -477,7 +510,7 @@ def scale_out(env: Env, workers_available: bool) -> list[Row]:
     for name, gateway in (("1", one), ("2", two)):
         url = gateway.url + export_path(HIT_BOX, 256, "png")
         _warm_all_workers(url)
-        urls[name] = url
+        urls[name] = (url, gateway.pids())
     before = env.getmap_count()
     runs = _alternate_wrk(env, urls)
     misses = env.getmap_count() - before
@@ -489,8 +522,8 @@ def scale_out(env: Env, workers_available: bool) -> list[Row]:
     row.arcbridge, row.reference, row.ratio = f"{r2:.0f} req/s (2 workers)", f"{r1:.0f} req/s (1 worker)", ratio
     row.verdict = _ratio_verdict(ratio, 1.6, True) if misses == 0 else "FAIL"
     row.notes = (f"wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, medians; runs {t2} "
-                 f"vs {t1}; backend GetMaps during the runs: {misses}; wrk itself needs a large share of the 2 "
-                 "cores")
+                 f"vs {t1}; gateway CPU {_cpu_summary(runs['2'])} vs {_cpu_summary(runs['1'])}; backend GetMaps "
+                 f"during the runs: {misses}; wrk runs on the same 2 cores and takes what the workers would need")
     row.details = {"1": runs["1"], "2": runs["2"]}
     return [row]
 
@@ -548,9 +581,11 @@ def memory(env: Env) -> list[Row]:
     row.ratio = rss_kb / LIMIT_KB
     notes = (f"{ok:,} ok/{bad} failed in {seconds:.0f} s (8 concurrent), 256² BMP, {total / MIB:,.0f} MiB served; "
              f"RSS {start_kb / 1024:.0f} MiB after start, peak (VmHWM) {hwm_kb / 1024:.0f} MiB")
-    if stats:
-        keep = {k: v for k, v in stats.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-        notes += "; stats " + ", ".join(f"{k}={v}" for k, v in list(keep.items())[:8])
+    cache_stats = (stats or {}).get("cache")
+    if isinstance(cache_stats, dict):
+        memory_stats = cache_stats.get("memory") or {}
+        notes += (f"; cache: {cache_stats.get('misses')} misses, {cache_stats.get('evictions')} evictions, "
+                  f"{memory_stats.get('entries')} entries, {(memory_stats.get('bytes') or 0) / MIB:.0f} MiB held")
     if not env.cache_ok:
         row.notes = f"not run: no cache in this build ({env.cache_problem}); without a cache: {row.arcbridge}; " + notes
         row.arcbridge, row.ratio = "", None

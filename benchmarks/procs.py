@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -48,12 +49,24 @@ class BenchGateway(Gateway):
                 raise StartError(f"gateway exited with {self.proc.returncode}: {self.log()[-3000:]}")
             try:
                 if fetch(f"{self.url}/arcgis/rest/info", {"f": "json"}, timeout=2).status == 200:
+                    self._wait_workers(deadline)
                     return self
             except OSError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise StartError(f"gateway did not start: {self.log()[-3000:]}")
+
+    def _wait_workers(self, deadline: float) -> None:
+        """With ``--workers N``, wait until N distinct processes answer (each fetch is a new connection)."""
+        wanted = int(self.extra_args[self.extra_args.index("--workers") + 1]) if "--workers" in self.extra_args else 1
+        seen: set[int] = set()
+        while wanted > 1 and len(seen) < wanted and time.monotonic() < deadline:
+            stats = self.stats()
+            if stats is None:
+                return  # no /arcbridge/stats in this build: nothing to tell the workers apart
+            seen.add(int(stats.get("pid", 0)))
+            time.sleep(0.02)
 
     def pids(self) -> list[int]:
         """The gateway's process and all its descendants (the workers of ``--workers N``)."""
@@ -99,6 +112,19 @@ def proc_status_kb(pid: int, field: str) -> int | None:
         return None
     match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else None
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (from /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _TICKS
 
 
 def serve_help() -> str:
@@ -156,14 +182,21 @@ class Helper:
 WRK = shutil.which("wrk")
 
 
-def wrk(url: str, seconds: float, threads: int = 2, connections: int = 16) -> dict[str, float]:
-    """One wrk run against a 127.0.0.1 URL: requests/s, and the count of errors and non-2xx answers."""
+def wrk(url: str, seconds: float, threads: int = 2, connections: int = 16,
+        pids: list[int] | None = None) -> dict[str, float]:
+    """One wrk run against a 127.0.0.1 URL: requests/s, the count of errors and non-2xx answers, and (given the
+    server's ``pids``) the CPU the server used: ``cores`` busy on average and ``cpu_us`` per request."""
     if WRK is None:
         raise RuntimeError("wrk is not installed (scripts/bench.sh installs it)")
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("benchmarks only load 127.0.0.1")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before, started = cpu_seconds(pids or []), time.monotonic()
     proc = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
                           capture_output=True, text=True, timeout=seconds + 60, check=True)  # fmt: skip
+    cpu, wall = cpu_seconds(pids or []) - cpu_before, time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     out = proc.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:
@@ -174,7 +207,12 @@ def wrk(url: str, seconds: float, threads: int = 2, connections: int = 16) -> di
     p50_ms = float("nan")
     if p50:
         p50_ms = float(p50.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
+    requests = re.search(r"(\d+) requests in", out)
+    count = float(requests.group(1)) if requests else float(rps.group(1)) * seconds
     return {
+        "cores": cpu / wall if pids else float("nan"),
+        "cpu_us": cpu / count * 1e6 if pids and count else float("nan"),
+        "wrk_cores": wrk_cpu / wall,
         "rps": float(rps.group(1)),
         "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
         "errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import shutil
 import subprocess
@@ -72,7 +73,7 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     return f"{cores} cores{f' ({model})' if model else ''}, {platform.system()} {platform.release()}"
 
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("wrk is not installed: run scripts/bench.sh (apt-get install wrk)")
     workers_available = "--workers" in serve_help()
     workdir = Path(tempfile.mkdtemp(prefix="arcbridge-bench-"))
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     rows: list[Row] = []
     profile_text = ""
@@ -157,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    load_after = os.getloadavg()[0]
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"arcbridge benchmarks — {when}; {_machine()}; arcbridge {_revision()}; MapServer 8 behind nginx with "
               f"2 FastCGI workers on the same machine; {'quick run' if args.quick else 'full run'} "
-              f"({time.monotonic() - started:.0f} s); command: `bash scripts/bench.sh"
+              f"({time.monotonic() - started:.0f} s, load average {load_before:.1f} before, {load_after:.1f} after); "
+              f"command: `bash scripts/bench.sh"
               f"{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`")
     if rows:
         table = render(rows, header)

@@ -45,7 +45,7 @@ class ImageFormat:
 FORMATS: dict[str, ImageFormat] = {
     f.name: f
     for f in (
-        ImageFormat("png", "png", "image/png", (), True, True),
+        ImageFormat("png", "png", "image/png", ("image/png",), True, True),
         ImageFormat("png8", "png", "image/png", (), True, True),
         ImageFormat("png24", "png", "image/png", (), True, True),
         ImageFormat("png32", "png", "image/png", (), True, True),
@@ -550,6 +550,9 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
 
     single = len(groups) == 1
     mime_pass = next((m for m in fmt.passthrough if ctx.caps.supports_format(m)), None)
+    if fmt.name in ("png24", "png32") and ctx.caps.supports_format("image/png"):
+        # A backend PNG is RGB when opaque and RGBA when transparent: exactly png24 / png32 then.
+        mime_pass = "image/png" if transparent == (fmt.name == "png32") else None
     passthrough = bool(single and mime_pass and not warp and not local_rotation)
     if not fmt.raster and not passthrough:
         if not mime_pass:
