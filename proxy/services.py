@@ -17,7 +17,7 @@ from translators.crs import SpatialRef, from_ogc_code, resolve_sr, wgs84_bbox_to
 from translators.errors import BackendError, NotFound
 from translators.ogc.flavors import Flavor
 from translators.ogc.wcs import CoverageDescription, getcoverage_params, snap_to_grid
-from translators.ogc.wms import BBox, WmsCapabilities
+from translators.ogc.wms import WmsCapabilities, union_bbox
 from translators.raster.io import band_statistics, file_nodata, read_geotiff
 from translators.timeutil import parse_iso
 
@@ -38,18 +38,12 @@ def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
     return settings.cache_ttl if settings.cache_ttl is not None else cache.settings.ttl
 
 
-def _union(boxes: list[BBox]) -> BBox | None:
-    if not boxes:
-        return None
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 def build_context(settings: ServiceSettings, caps: WmsCapabilities, flavor: Flavor) -> ServiceContext:
     """Derive the map service (SR, layer ids, extent, limits) from the backend's capabilities."""
     sr = _service_sr(settings.spatial_reference, caps)
     tree = LayerTree.build(caps, settings.layers, settings.hidden_layers, flavor.capabilities_top_first)
     boxes = [layer.wgs84_bbox for layer in tree.layers if layer.wgs84_bbox and layer.parent_id == -1]
-    wgs84 = _union([b for b in boxes if b]) or caps.root.wgs84_bbox or (-180.0, -90.0, 180.0, 90.0)
+    wgs84 = union_bbox([b for b in boxes if b]) or caps.root.wgs84_bbox or (-180.0, -90.0, 180.0, 90.0)
     extent = wgs84_bbox_to(wgs84, sr) or wgs84_bbox_to((-180.0, -90.0, 180.0, 90.0), sr)
     if extent is None:
         raise BackendError("The service extent cannot be expressed in the service's spatial reference.")

@@ -100,3 +100,9 @@ def parse_choice(text: str, parameter: str, choices: Iterable[str]) -> str:
         if option.lower() == text.strip().lower():
             return option
     raise InvalidParameter(parameter, f"'{text}' is not one of {', '.join(options)}")
+
+
+def format_number(value: float) -> str:
+    """A number for an OGC request: up to 12 significant digits (no float noise), exponents only when needed."""
+    text = f"{value:.12g}"
+    return text if "e" not in text else repr(value)

@@ -11,6 +11,7 @@ from translators.errors import UnsupportedParameter
 from translators.filters import to_cql, to_ogc_filter
 from translators.filters.ast import Expr
 from translators.ogc.flavors import Flavor
+from translators.params import format_number
 from translators.timeutil import TimeRange, iso
 
 BBox = tuple[float, float, float, float]
@@ -32,12 +33,6 @@ class MapQuery:
     time: TimeRange | None = None
     filters: Mapping[str, Expr] = field(default_factory=dict)
     angle: float = 0.0  # ArcGIS degrees counter-clockwise, sent as the flavour's vendor parameter
-
-
-def _fmt(value: float) -> str:
-    # repr-exact floats without exponent noise for typical coordinates.
-    text = f"{value:.12g}"
-    return text if "e" not in text else repr(value)
 
 
 def wms_time(time: TimeRange) -> str:
@@ -76,7 +71,7 @@ def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, st
         "LAYERS": ",".join(query.layers),
         "STYLES": ",".join("" for _ in query.layers),
         ("CRS" if version == "1.3.0" else "SRS"): query.crs_code,
-        "BBOX": ",".join(_fmt(v) for v in bbox),
+        "BBOX": ",".join(format_number(v) for v in bbox),
         "WIDTH": str(query.width),
         "HEIGHT": str(query.height),
         "FORMAT": query.mime,
@@ -93,5 +88,5 @@ def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, st
     if query.angle:
         if not flavor.rotation_parameter:
             raise UnsupportedParameter("rotation", f"a {flavor.name} backend cannot rotate maps")
-        params[flavor.rotation_parameter] = _fmt(query.angle * flavor.rotation_sign)
+        params[flavor.rotation_parameter] = format_number(query.angle * flavor.rotation_sign)
     return params

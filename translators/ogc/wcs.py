@@ -18,6 +18,7 @@ from typing import Any
 from translators.crs import SpatialRef, from_ogc_code
 from translators.errors import BackendError, NotFound
 from translators.ogc.xml import exception_messages, local_name, parse_xml
+from translators.params import format_number
 from translators.timeutil import iso, parse_iso
 
 BBox = tuple[float, float, float, float]
@@ -202,11 +203,6 @@ def merge(primary: CoverageDescription, other: CoverageDescription | None) -> Co
     )
 
 
-def _fmt(value: float) -> str:
-    text = f"{value:.12g}"
-    return text if "e" not in text else repr(value)
-
-
 def getcoverage_params(desc: CoverageDescription, bbox: BBox, width: int, height: int,
                        bands: Sequence[int] | None = None, time: datetime | None = None,
                        subset_bands: bool = True) -> list[tuple[str, str]]:
@@ -221,8 +217,8 @@ def getcoverage_params(desc: CoverageDescription, bbox: BBox, width: int, height
         pairs = [
             ("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", "GetCoverage"), ("COVERAGEID", desc.id),
             ("FORMAT", desc.format),
-            ("SUBSET", f"{x_label}({_fmt(bbox[0])},{_fmt(bbox[2])})"),  # SUBSET repeats: one per axis
-            ("SUBSET", f"{y_label}({_fmt(bbox[1])},{_fmt(bbox[3])})"),
+            ("SUBSET", f"{x_label}({format_number(bbox[0])},{format_number(bbox[2])})"),  # SUBSET repeats: one per axis
+            ("SUBSET", f"{y_label}({format_number(bbox[1])},{format_number(bbox[3])})"),
             ("SCALESIZE", f"{x_label}({width}),{y_label}({height})"),
         ]
         if bands is not None and subset_bands and desc.band_names:
@@ -231,7 +227,7 @@ def getcoverage_params(desc: CoverageDescription, bbox: BBox, width: int, height
     params = {
         "SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "GetCoverage", "COVERAGE": desc.id,
         "FORMAT": desc.format, "CRS": desc.crs_code, "RESPONSE_CRS": desc.crs_code,
-        "BBOX": ",".join(_fmt(v) for v in bbox), "WIDTH": str(width), "HEIGHT": str(height),
+        "BBOX": ",".join(format_number(v) for v in bbox), "WIDTH": str(width), "HEIGHT": str(height),
     }
     if bands is not None and subset_bands:
         params["BANDS"] = ",".join(str(b + 1) for b in bands)

@@ -73,7 +73,8 @@ class WmsCapabilities:
         return any(f.split(";")[0].strip().lower() == wanted for f in self.formats)
 
 
-def _union(boxes: list[BBox]) -> BBox | None:
+def union_bbox(boxes: list[BBox]) -> BBox | None:
+    """The box covering every box of the list (None for none)."""
     if not boxes:
         return None
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
@@ -124,7 +125,7 @@ def _convert(layer: Any, fix_group_extents: bool, element: Any = None, inherited
     bbox = layer.boundingBoxWGS84
     if children and fix_group_extents:
         # QGIS Server 3.22 publishes wrong group boxes: a group covers exactly its children.
-        bbox = _union([c.wgs84_bbox for c in children if c.wgs84_bbox]) or bbox
+        bbox = union_bbox([c.wgs84_bbox for c in children if c.wgs84_bbox]) or bbox
     return WmsLayer(
         name=layer.name.strip() if layer.name else None,
         title=(layer.title or layer.name or "").strip(),
@@ -173,8 +174,8 @@ def parse_capabilities(xml: bytes, version: str, fix_group_extents: bool = False
         root = _convert(tops[0], fix_group_extents, top_elements[0] if aligned else None)
     else:
         kids = tuple(_convert(t, fix_group_extents, top_elements[i] if aligned else None) for i, t in enumerate(tops))
-        root = WmsLayer(None, wms.identification.title or "", "", _union([k.wgs84_bbox for k in kids if k.wgs84_bbox]),
-                        kids[0].crs, None, None, None, False, kids)
+        box = union_bbox([k.wgs84_bbox for k in kids if k.wgs84_bbox])
+        root = WmsLayer(None, wms.identification.title or "", "", box, kids[0].crs, None, None, None, False, kids)
     formats: tuple[str, ...] = ()
     getmap_url = None
     try:
