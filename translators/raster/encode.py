@@ -144,6 +144,8 @@ def _convert_values(data: NDArray[np.generic], mask: NDArray[np.bool_], source: 
                     target: PixelType) -> tuple[NDArray[np.generic], NDArray[np.bool_]]:
     dtype = np.dtype(target.dtype)
     kind = data.dtype.kind
+    if data.dtype == dtype and (kind == "f" or source.name == target.name):
+        return data, mask  # already held as the target type: nothing can be out of its range
     if not target.integer:
         if kind in "iub":
             return data.astype(dtype), mask
@@ -413,10 +415,11 @@ def _encode_tiff(raster: Raster, compression: str | None, quality: int) -> bytes
 def _tiff_nodata(raster: Raster) -> float | int | None:
     """A nodata value absent from every band's valid values (see the module docstring), or None if none is free."""
     declared = _declared_type(raster)
-    valid = raster.data[:, raster.mask].ravel()
     if not declared.integer:
         lowest = declared.minimum  # the lowest finite value of the float type
-        return lowest if not bool((valid == lowest).any()) else math.nan
+        # Checked over all cells (no masked copy of a large raster); an invalid cell holding it costs only NaN.
+        return lowest if not bool((raster.data == lowest).any()) else math.nan
+    valid = raster.data[:, raster.mask].ravel()
     info = np.iinfo(raster.data.dtype.name)
     for candidate in (int(declared.minimum), int(info.max), int(info.min)):
         if not bool((valid == candidate).any()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from translators.crs import SpatialRef
 from translators.errors import BackendError, InvalidParameter
 from translators.raster.model import BandStats, BBox, Raster, pixel_type_of
 
+WARP_THREADS = max(1, min(4, os.cpu_count() or 1))
 INTERPOLATIONS: dict[str, Resampling] = {
     "rsp_nearestneighbor": Resampling.nearest,
     "rsp_bilinearinterpolation": Resampling.bilinear,
@@ -86,9 +88,12 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
 
     Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.
     """
-    source = raster.data.astype(np.float64)
+    # Floats warp in their own precision; integers go through float64 (exact for every type up to 32 bits) so that
+    # NaN can mark what is invalid.
+    work = raster.data.dtype if raster.data.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    source = raster.data.astype(work, copy=True)
     source[:, ~raster.mask] = np.nan
-    target = np.full((raster.band_count, height, width), np.nan, dtype=np.float64)
+    target = np.full((raster.band_count, height, width), np.nan, dtype=work)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         for band in range(raster.band_count):
@@ -96,15 +101,17 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
                 source=source[band], destination=target[band],
                 src_transform=_transform(raster.bbox, raster.width, raster.height), src_crs=_rio_crs(raster.sr),
                 dst_transform=_transform(bbox, width, height), dst_crs=_rio_crs(sr),
-                src_nodata=np.nan, dst_nodata=np.nan, resampling=resampling,
+                src_nodata=np.nan, dst_nodata=np.nan, resampling=resampling, num_threads=WARP_THREADS,
             )
-    mask = ~np.any(np.isnan(target), axis=0)
+    invalid = np.isnan(target)
+    mask = ~np.any(invalid, axis=0)
+    target[invalid] = 0
     dtype = raster.data.dtype
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype.name)
-        out = np.clip(np.rint(np.nan_to_num(target)), info.min, info.max).astype(dtype)
+        out = np.clip(np.rint(target), info.min, info.max).astype(dtype)
     else:
-        out = np.nan_to_num(target).astype(dtype)
+        out = target.astype(dtype, copy=False)
     return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
 
 
