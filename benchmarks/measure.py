@@ -20,7 +20,7 @@ import aiohttp
 import numpy as np
 from PIL import Image
 
-from benchmarks.procs import BenchGateway, Helper, StartError, proc_status_kb, wrk
+from benchmarks.procs import BenchGateway, Helper, StartError, cpu_seconds, proc_status_kb, wrk
 from tests.backends import dataspec as ds
 
 WORLD = "bench/World"
@@ -226,6 +226,7 @@ def miss_overhead(env: Env) -> list[Row]:
             raise RuntimeError(f"expected {count} GetMaps from the recorded gateway, saw {len(getmaps)}")
         hits_before = cache_count(gateway.stats(), "hits")
         direct, through = Client(env.backend_port or 80), Client(gateway.port)
+        cpu_before = 0.0
         direct_ms: list[float] = []
         gateway_ms: list[float] = []
         same = 0
@@ -240,6 +241,7 @@ def miss_overhead(env: Env) -> list[Row]:
                 _ok(status, ctype, body, "direct GetMap" if client is direct else "arcbridge export")
                 results[client is direct] = (ms, ctype, body)
             if i < sizes.latency_warmup:
+                cpu_before = cpu_seconds(gateway.pids())
                 continue
             direct_ms.append(results[True][0])
             gateway_ms.append(results[False][0])
@@ -247,13 +249,15 @@ def miss_overhead(env: Env) -> list[Row]:
                 d_body, g_body = results[True][2], results[False][2]
                 if d_body == g_body or (fmt == "png" and np.array_equal(_pixels(d_body), _pixels(g_body))):
                     same += 1
+        cpu_us = (cpu_seconds(gateway.pids()) - cpu_before) / len(gateway_ms) * 1e6
         direct.close()
         through.close()
         checked = sizes.latency_n if fmt == "jpg" else min(5, sizes.latency_n)
         d_med, g_med = statistics.median(direct_ms), statistics.median(gateway_ms)
         ratio = g_med / d_med
         paired = statistics.median(g - d for g, d in zip(gateway_ms, direct_ms, strict=True))
-        notes = (f"median of {len(gateway_ms)} distinct extents, alternated; paired overhead {paired:+.2f} ms; "
+        notes = (f"median of {len(gateway_ms)} distinct extents, alternated; paired overhead {paired:+.2f} ms "
+                 f"(gateway CPU {cpu_us:.0f} µs/request); "
                  f"p90 {_p90(gateway_ms):.1f} vs "
                  f"{_p90(direct_ms):.1f} ms; same image {same}/{checked} checked"
                  f"{' (bytes)' if fmt == 'jpg' else ' (pixels)'}; aim 1.03")

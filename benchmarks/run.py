@@ -5,8 +5,9 @@
 Generates the test data into a temporary directory, starts MapServer 8 (nginx + 2 FastCGI workers) and the gateways
 (``python -m proxy serve`` with a ``cache:`` section; without it when the build refuses the section, the cache rows
 then say "not run"), runs the measurements below alternating the two compared sides within the run, prints a
-markdown table and writes it to ``benchmarks/results.md``. Timing is never asserted by the test suite: these are
-figures, reported as ratios to a reference measured on the same machine in the same run.
+markdown table and writes it to ``benchmarks/results.md`` (``results-quick.md`` for a ``--quick`` run). Timing is
+never asserted by the test suite: these are figures, reported as ratios to a reference measured on the same machine
+in the same run.
 
 1. miss overhead: median latency of ``export f=image`` through arcbridge ÷ the GetMap arcbridge sends for it, sent
    directly to MapServer (captured through a recording proxy, so it is exactly the same image work); 256² PNG and
@@ -106,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated measurement numbers (1-6) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
-    parser.add_argument("--output", default=str(HERE / "results.md"), help="where to write the table")
+    parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
+                                         "benchmarks/results-quick.md with --quick)")
     args = parser.parse_args(argv)
     numbers, profile = _selection(args.only, args.profile)
+    output = Path(args.output or HERE / ("results-quick.md" if args.quick else "results.md"))
     sizes = Sizes.quick() if args.quick else Sizes()
     if (2 in numbers or 5 in numbers or profile) and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run scripts/bench.sh (apt-get install wrk)")
@@ -169,12 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         table = render(rows, header)
         print("\n" + table)
-        Path(args.output).write_text("# Benchmark results\n\n" + table)
-        print(f"written to {args.output}")
+        output.write_text("# Benchmark results\n\n" + table)
+        print(f"written to {output}")
     if profile_text:
         print("\n" + profile_text)
-        (HERE / "profile.md").write_text(f"# Profile\n\n{header}\n\n```\n{profile_text}\n```\n")
-        print(f"profile summary written to {HERE / 'profile.md'}")
+        profile_path = HERE / ("profile-quick.md" if args.quick else "profile.md")
+        profile_path.write_text(f"# Profile\n\n{header}\n\n```\n{profile_text}\n```\n")
+        print(f"profile summary written to {profile_path}")
     return 1 if any(r.verdict == "ERROR" for r in rows) else 0
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 
 from aiohttp import web
+from cachetools import LRUCache
 
 from proxy.cache import Cache, Entry, cache_key, client_key_params
 from proxy.settings import ServiceSettings
@@ -26,16 +27,51 @@ def entry_response(entry: Entry, status: str, control: str) -> web.Response:
     """An image answer with its validators."""
     return web.Response(body=entry.body, content_type=entry.content_type, headers={
         "ETag": entry.etag,
-        "Last-Modified": formatdate(entry.created, usegmt=True),
+        "Last-Modified": entry.last_modified,
         "Cache-Control": control,
         "X-Arcbridge-Cache": status,
     })
 
 
-async def cached_image(cache: Cache, settings: ServiceSettings, ttl: float, operation: str, params: Params,
+class FastPath:
+    """Exact request URLs already answered from the answer cache → their cache key and Cache-Control.
+
+    A repeated URL (what tiled and refreshing clients send) then skips parameter parsing, planning and key
+    normalisation: one dictionary lookup and the memory tier.  Only keys are held here, so the byte bound of the
+    memory tier still governs what is kept.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._known: LRUCache[str, tuple[str, str, str]] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def remember(self, url: str, key: str, namespace: str, control: str) -> None:
+        """Note that ``url`` is answered by the entry ``key``."""
+        with self._lock:
+            self._known[url] = (key, namespace, control)
+
+    def lookup(self, cache: Cache, url: str) -> web.Response | None:
+        """The cached answer of ``url`` when it is known and still fresh in memory."""
+        with self._lock:
+            known = self._known.get(url)
+        if known is None:
+            return None
+        key, namespace, control = known
+        entry = cache.memory.get(key)
+        if entry is None or not entry.fresh:
+            return None
+        cache.stats.count(namespace, "hits")
+        return entry_response(entry, "hit", control)
+
+
+async def cached_image(cache: Cache, fast: FastPath, url: str | None, settings: ServiceSettings, ttl: float,
+                       operation: str, params: Params,
                        produce: Callable[[], Awaitable[tuple[bytes, str]]]) -> web.Response:
     """Answer an ``f=image`` request from the answer cache, producing it (once, however many ask) on a miss."""
     namespace = settings.name.lower()
     key = cache_key(namespace, f"answer-{operation}", "", client_key_params(params.items(), CLIENT_ONLY))
     entry, status = await cache.fetch(key, namespace, ttl, produce)
-    return entry_response(entry, status, cache_control(settings, ttl))
+    control = cache_control(settings, ttl)
+    if url is not None and ttl > 0 and status != "stale":
+        fast.remember(url, key, namespace, control)
+    return entry_response(entry, status, control)

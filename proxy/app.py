@@ -62,6 +62,9 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
             response.headers["Access-Control-Allow-Headers"] = requested
+    elif request.method == "GET" and (fast := request.app[REGISTRY].fast.lookup(request.app[CACHE],
+                                                                                 request.path_qs)) is not None:
+        response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:
         params: Params | None = None
         stale_token = stale_sources.set([])
@@ -192,7 +195,8 @@ async def _image_server(request: web.Request, service: ImageService, sub: list[s
     if not sub:
         return await imageserver.root(service, params)
     if sub == ["exportimage"]:
-        return await imageserver.export_image_op(service, params, outputs, run_cpu, base_url(request))
+        url = request.path_qs if request.method == "GET" else None
+        return await imageserver.export_image_op(service, params, outputs, run_cpu, base_url(request), url)
     if sub == ["identify"]:
         return await imageserver.identify(service, params, run_cpu)
     if sub == ["download"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -74,11 +76,24 @@ class Entry:
         """Whether the entry is within its TTL."""
         return time.time() < self.expires
 
+    @property
+    def last_modified(self) -> str:
+        """``Last-Modified`` (HTTP date) of the entry."""
+        return _http_date(self.created)
 
-def make_entry(body: bytes, content_type: str, ttl: float) -> Entry:
-    """A new entry with a strong ETag of its bytes."""
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(moment: float) -> str:
+    return formatdate(moment, usegmt=True)
+
+
+def make_entry(body: bytes, content_type: str, ttl: float, key: str = "") -> Entry:
+    """A new entry.  Its strong ETag names this entry (key and creation time) rather than hashing the bytes: an
+    entry never changes, and hashing megabytes on every miss is what a cache should save."""
     now = time.time()
-    return Entry(body, content_type, now, now + ttl, etag_of(body))
+    tag = hashlib.blake2b(f"{key}\n{now!r}\n{len(body)}".encode(), digest_size=16).hexdigest() if key \
+        else hashlib.blake2b(body, digest_size=16).hexdigest()
+    return Entry(body, content_type, now, now + ttl, f'"{tag}"')
 
 
 def etag_of(body: bytes) -> str:
@@ -352,7 +367,7 @@ class Cache:
                     mark_stale(namespace)
                     return stale, "stale"
                 raise
-            entry = make_entry(body, content_type, ttl)
+            entry = make_entry(body, content_type, ttl, key)
             await self.put(key, entry)
             return entry, "miss"
         finally:

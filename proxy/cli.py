@@ -29,9 +29,19 @@ log = logging.getLogger("arcbridge")
 def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool) -> None:
     logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
     settings = load_settings(config)
+    loop = _new_loop()
     # run_app handles SIGINT and SIGTERM, finishing the cleanup contexts before it returns.
     web.run_app(create_app(settings), host=host, port=port, print=lambda text: print(text, flush=True),
-                access_log=None, handle_signals=True, shutdown_timeout=10, reuse_port=reuse_port)
+                access_log=None, handle_signals=True, shutdown_timeout=10, reuse_port=reuse_port, loop=loop)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (it roughly halves the per-request cost of the HTTP stack), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port: int) -> int:

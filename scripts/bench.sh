@@ -2,7 +2,7 @@
 # Runs the benchmarks (benchmarks/run.py) side by side against the real MapServer backend and writes the table to
 # benchmarks/results.md. Installs what they need first: the Debian packages of the backend (as scripts/test.sh),
 # wrk (the HTTP load generator), the venv with the test tools and py-spy (profiles, `--profile`).
-#   bash scripts/bench.sh                 # the full run (~10 min on 2 cores)
+#   bash scripts/bench.sh                 # the full run (~5 min on 2 cores)
 #   bash scripts/bench.sh --quick         # a smoke run
 #   bash scripts/bench.sh --only 1,4      # some measurements; --profile adds py-spy profiles
 set -euo pipefail

@@ -58,7 +58,7 @@ async def stats(service: ImageService, params: Params) -> web.Response:
 
 
 async def export_image_op(service: ImageService, params: Params, outputs: OutputStore,
-                          run_cpu: Callable[..., Any], base_url: str) -> web.Response:
+                          run_cpu: Callable[..., Any], base_url: str, url: str | None) -> web.Response:
     """``…/ImageServer/exportImage``."""
     fmt = (params.get("f") or "html").lower()
     if fmt not in EXPORT_FORMATS:
@@ -70,7 +70,8 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
             data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
             return data, content_type
 
-        return await cached_image(service.cache, service.settings, service.ttl, "exportImage", params, produce)
+        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "exportImage",
+                                  params, produce)
     if fmt == "kmz":
         values = {name: params.get(name) or "" for name in params.names()}
         values["imageSR"] = "4326"

@@ -121,7 +121,9 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         async def produce() -> tuple[bytes, str]:
             return await render(service, plan_export(params, ctx), run_cpu)
 
-        return await cached_image(service.cache, service.settings, service.ttl, "export", params, produce)
+        url = request.path_qs if request.method == "GET" else None
+        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "export", params,
+                                  produce)
     if fmt == "kmz":
         plan = plan_export(_kmz_params(params), ctx, image_sr_override=resolve_sr(4326, "imageSR"))
     else:
