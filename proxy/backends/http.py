@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
+from yarl import URL
 
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, BackendTimeout
@@ -65,7 +66,8 @@ class BackendClient:
         if self._on_request is not None:
             self._on_request()
         try:
-            async with self._get_session().get(url, allow_redirects=True) as resp:
+            # The URL is encoded once here; yarl must not parse and re-quote it.
+            async with self._get_session().get(URL(url, encoded=True), allow_redirects=True) as resp:
                 if resp.content_length is not None and resp.content_length > MAX_BODY:
                     raise BackendError("The backend's answer is too large.")
                 body = await resp.read()
