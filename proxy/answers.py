@@ -41,7 +41,7 @@ class FastPath:
     memory tier still governs what is kept.
     """
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self._known: LRUCache[str, tuple[str, str, str]] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 

@@ -217,7 +217,8 @@ async def _run_cpu(app: web.Application, func: Callable[..., Any], *args: Any) -
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    executor = ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) + 2), thread_name_prefix="arcbridge")
+    # One thread per core: numpy, GDAL and Pillow release the GIL, and more threads would only hold more memory.
+    executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="arcbridge")
     app[EXECUTOR] = executor
     yield
     await app[REGISTRY].close()
