@@ -40,7 +40,8 @@ class OutputStore:
             self._cache[name] = Output(body, content_type)
         if self.shared is not None:
             try:
-                await self.shared.put(SHARED_PREFIX + name, make_entry(body, content_type, self.ttl), self.ttl)
+                await self.shared.put(SHARED_PREFIX + name, make_entry(body, content_type, self.ttl, name),
+                                        self.ttl)
             except Exception as exc:  # the local copy still serves this process
                 log.warning("could not share output %s: %s", name, exc)
         return name

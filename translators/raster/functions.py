@@ -1613,7 +1613,7 @@ def _apply_clip(raster: Raster, rule: RasterFunction, stats: Stats | None) -> tu
         source = tuple(_densify(r, 16) for r in rings) if args.envelope else rings
         rings = tuple(tuple(transform_point(x, y, args.sr, raster.sr, parameter=rule.parameter) for x, y in ring)
                       for ring in source)
-    inside = _rasterize(rings, raster.bbox, raster.height, raster.width)
+    inside = rasterize(rings, raster.bbox, raster.height, raster.width)
     keep = inside if args.keep_inside else ~inside
     mask = np.asarray(raster.mask, dtype=np.bool_) & keep
     return raster.with_data(raster.data, raster.pixel_type, mask=mask), stats
@@ -1626,7 +1626,7 @@ def _densify(ring: Ring, steps: int) -> Ring:
     return tuple(points)
 
 
-def _rasterize(rings: Sequence[Ring], bbox: tuple[float, float, float, float], rows: int, cols: int) -> BoolArray:
+def rasterize(rings: Sequence[Ring], bbox: tuple[float, float, float, float], rows: int, cols: int) -> BoolArray:
     """Which pixel centres lie inside the rings, by the even-odd rule (holes and multiple parts need no
     orientation); scanline crossings counted with numpy."""
     minx, miny, maxx, maxy = bbox

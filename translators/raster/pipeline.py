@@ -14,7 +14,7 @@ import numpy as np
 from translators.arcgis.image import CatalogRaster, DownloadPlan, Fetch, IdentifyPlan, ImageContext, ImagePlan
 from translators.errors import BackendError
 from translators.raster.encode import apply_nodata, convert_pixel_type, encode_raster
-from translators.raster.functions import apply_rendering_rule
+from translators.raster.functions import apply_rendering_rule, rasterize
 from translators.raster.io import read_geotiff, resample, select_bands
 from translators.raster.model import PIXEL_TYPES, BandStats, Raster
 
@@ -91,24 +91,6 @@ def download_file(ctx: ImageContext, raster_item: CatalogRaster, plan: DownloadP
     raster = read_geotiff(body, fetch_desc.sr, fetch_desc.nodata)
     raster.band_names = ctx.band_names if len(ctx.band_names) == raster.band_count else ()
     if plan.clip_polygon is not None:
-        raster.mask = raster.mask & polygon_mask(plan.clip_polygon, raster.bbox, raster.width, raster.height)
+        raster.mask = raster.mask & rasterize(plan.clip_polygon, raster.bbox, raster.height, raster.width)
     return encode_raster(raster, plan.format, stats=list(ctx.stats))
 
-
-def polygon_mask(rings: Sequence[Sequence[tuple[float, float]]], bbox: tuple[float, float, float, float],
-                 width: int, height: int) -> np.ndarray:
-    """Cells whose centres fall inside the polygon (even-odd rule over all rings, so holes are holes)."""
-    x0, y0, x1, y1 = bbox
-    xs = x0 + (np.arange(width) + 0.5) * (x1 - x0) / width
-    ys = y1 - (np.arange(height) + 0.5) * (y1 - y0) / height
-    px, py = np.meshgrid(xs, ys)
-    inside = np.zeros((height, width), dtype=bool)
-    for ring in rings:
-        points = list(ring)
-        for (ax, ay), (bx, by) in zip(points, points[1:] + points[:1], strict=True):
-            if ay == by:
-                continue
-            crosses = (ay > py) != (by > py)
-            at_x = ax + (py - ay) * (bx - ax) / (by - ay)
-            inside ^= crosses & (px < at_x)
-    return inside
