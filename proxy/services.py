@@ -109,10 +109,11 @@ class ImageService:
     async def context(self) -> ImageContext:
         """The service context; statistics are computed once per description and cached."""
         descriptions = await self.backend.describe()
-        if self._context is not None and descriptions is self._descriptions:
+        # A refresh that describes the same coverages keeps the context: statistics are computed once.
+        if self._context is not None and descriptions == self._descriptions:
             return self._context
         async with self._lock:
-            if self._context is not None and descriptions is self._descriptions:
+            if self._context is not None and descriptions == self._descriptions:
                 return self._context
             rasters = self._rasters(descriptions)
             first = rasters[0]
