@@ -39,6 +39,7 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
 }
 MAX_FORM_BYTES = 8 * 1024 * 1024
+AUTO_ETAG_MAX_BYTES = 1024 * 1024
 
 
 async def read_params(request: web.Request) -> Params:
@@ -118,7 +119,11 @@ def conditional(request: web.Request, response: web.StreamResponse) -> web.Strea
     body = response.body
     if not isinstance(body, bytes):
         return response
-    etag = response.headers.get("ETag") or etag_of(body)
+    etag = response.headers.get("ETag")
+    if etag is None:
+        if len(body) > AUTO_ETAG_MAX_BYTES:
+            return response  # hashing large one-off bodies would block the event loop for what no client reuses
+        etag = etag_of(body)
     response.headers["ETag"] = etag
     response.headers.setdefault("Cache-Control", "no-cache")
     match = request.headers.get("If-None-Match")

@@ -29,10 +29,8 @@ def callback_name(params: Params) -> str | None:
 def json_response(data: Any, params: Params, status: int = 200, pretty: bool = False) -> web.Response:
     """JSON, pretty JSON or JSONP according to ``f`` and ``callback``."""
     text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, allow_nan=False)
-    try:
-        callback = callback_name(params)
-    except InvalidParameter:
-        callback = None
+    # The middleware has refused unusable callbacks before any handler ran.
+    callback = callback_name(params)
     if callback:
         return web.Response(text=f"/**/ typeof {callback} === 'function' && {callback}({text});", status=status,
                             content_type="application/javascript", charset="utf-8")
