@@ -227,10 +227,6 @@ def test_interpolation(gateway: Gateway, interpolation: str) -> None:
 # ------------------------------------------------------------------------------------------ rendering functions
 
 
-def grid_values(extent: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
-    return dem_expected(extent, size)
-
-
 @pytest.mark.parametrize("service", BANDS)
 def test_ndvi(gateway: Gateway, service: str) -> None:
     rule = {"rasterFunction": "NDVI", "rasterFunctionArguments": {"VisibleBandID": 2, "InfraredBandID": 3,
@@ -251,35 +247,31 @@ def test_band_arithmetic_and_extract_band(gateway: Gateway) -> None:
             "rasterFunctionArguments": {"Method": 0, "BandIndexes": "(B4 - B3) / (B4 + B3) + B1 * 0"}}
     data, _, _, _ = read_tiff(export_image(gateway, "img/Bands", bbox="40,40,50,50", size="200,200",
                                            format="tiff", renderingRule=json.dumps(rule)).body)
-    blue, _, red, nir = ds.bands4_values_at(120, 60)
+    _, _, red, nir = ds.bands4_values_at(120, 60)
     assert data[0, 60, 120] == pytest.approx((nir - red) / (nir + red), abs=1e-6)
     extract = {"rasterFunction": "ExtractBand", "rasterFunctionArguments": {"BandIDs": [3, 1]}}
     data, _, _, _ = read_tiff(export_image(gateway, "img/BandsQ", bbox="40,40,50,50", size="200,200",
                                            format="tiff", renderingRule=json.dumps(extract)).body)
     _, green, _, nir = ds.bands4_values_at(33, 44)
     assert tuple(int(v) for v in data[:, 44, 33]) == (nir, green)
-    assert blue > 0
 
 
 def test_slope_aspect_hillshade_match_numpy(gateway: Gateway) -> None:
     extent, size = (1.0, 41.0, 3.0, 43.0), (100, 100)
-    values = grid_values(extent, size)
     # Horn's method on the plane z = 100 + 2 col - 0.5 row (metres), cells of 0.02° at each row's latitude
     lat = extent[3] - (np.arange(size[1]) + 0.5) * 0.02
     metres = 6378137 * 2 * math.pi / 360 * 0.02
     dz_dx = 2 / (metres * np.cos(np.radians(lat)))
     dz_dy = 0.5 / metres  # z falls by 0.5 per row going south: rises northwards
     slope = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy)))
-    for name, expected in (("Slope", slope),):
-        rule = {"rasterFunction": name, "rasterFunctionArguments": {"ZFactor": 1}}
-        data, _, _, _ = read_tiff(export_image(gateway, "img/Elevation", bbox="1,41,3,43", size="100,100",
-                                               format="tiff", renderingRule=json.dumps(rule)).body)
-        assert np.abs(data[0][5:-5, 5:-5] - expected[5:-5, None]).max() < 1e-3
+    rule = {"rasterFunction": "Slope", "rasterFunctionArguments": {"ZFactor": 1}}
+    data, _, _, _ = read_tiff(export_image(gateway, "img/Elevation", bbox="1,41,3,43", size="100,100",
+                                           format="tiff", renderingRule=json.dumps(rule)).body)
+    assert np.abs(data[0][5:-5, 5:-5] - slope[5:-5, None]).max() < 1e-3
     aspect = json.dumps({"rasterFunction": "Aspect"})
     data, _, _, _ = read_tiff(export_image(gateway, "img/Elevation", bbox="1,41,3,43", size="100,100",
                                            format="tiff", renderingRule=aspect).body)
     # downhill points west (x rises east) and south (z rises north): aspect between 180° and 270°
-    expected_aspect = (360 - np.degrees(np.arctan2(dz_dy, -dz_dx))) % 360
     expected_aspect = np.degrees(np.arctan2(-dz_dx, -dz_dy)) % 360
     assert np.abs(data[0][5:-5, 50] - expected_aspect[5:-5]).max() < 1e-2
     shade = json.dumps({"rasterFunction": "Hillshade", "rasterFunctionArguments": {"Azimuth": 315, "Altitude": 45}})
@@ -291,7 +283,6 @@ def test_slope_aspect_hillshade_match_numpy(gateway: Gateway) -> None:
     expected_shade = 255 * (np.cos(zenith) * np.cos(slope_rad)
                             + np.sin(zenith) * np.sin(slope_rad) * np.cos(azimuth - aspect_rad))
     assert np.abs(data[0][5:-5, 50].astype(float) - expected_shade[5:-5]).max() <= 1.0
-    _ = values
 
 
 def test_stretch_colormap_remap_clip(gateway: Gateway) -> None:
@@ -311,8 +302,7 @@ def test_stretch_colormap_remap_clip(gateway: Gateway) -> None:
                                           **params).body)
     assert np.array_equal(out[0][valid], np.where(raw[0][valid] < 500, 1, 2))
     colormap = {"rasterFunction": "Colormap", "rasterFunctionArguments": {"Colormap": [[1, 255, 0, 0],
-                                                                                      [2, 0, 0, 255]]},
-                "rasterFunction2": None}
+                                                                                      [2, 0, 0, 255]]}}
     chained = {"rasterFunction": "Colormap", "rasterFunctionArguments": {**colormap["rasterFunctionArguments"],
                                                                          "Raster": remap}}
     image = rgba(export_image(gateway, "img/Elevation", renderingRule=json.dumps(chained), bbox="0,40,10,50",
