@@ -12,6 +12,7 @@ from proxy.answers import cached_image
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import ImageService
+from translators.arcgis.export import kmz_params
 from translators.arcgis.image import Fetch, plan_download, plan_export_image, plan_identify
 from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
 from translators.crs import resolve_sr
@@ -72,14 +73,7 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
 
         return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "exportImage",
                                   params, produce)
-    if fmt == "kmz":
-        values = {name: params.get(name) or "" for name in params.names()}
-        values["imageSR"] = "4326"
-        if (values.get("format") or "").lower() not in ("png", "png8", "png24", "png32", "jpg", "gif"):
-            values["format"] = "png32"
-        plan = plan_export_image(Params(values), ctx)
-    else:
-        plan = plan_export_image(params, ctx)
+    plan = plan_export_image(kmz_params(params) if fmt == "kmz" else params, ctx)
     body = await _fetch(service, plan.fetch)
     data, content_type, extension = await run_cpu(export_image, ctx, plan, body)
     if fmt == "kmz":

@@ -17,9 +17,8 @@ from proxy.answers import cached_image
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import MapService
-from translators.arcgis.export import ExportPlan, plan_export
+from translators.arcgis.export import ExportPlan, kmz_params, plan_export
 from translators.arcgis.mapservice import export_result, layer_info, service_info
-from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
 from translators.imaging import decode_image, encode_image, make_kmz, rotate_rgba, warp_rgba
 from translators.params import Params
@@ -124,12 +123,9 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         url = request.path_qs if request.method == "GET" else None
         return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "export", params,
                                   produce)
-    if fmt == "kmz":
-        plan = plan_export(_kmz_params(params), ctx, image_sr_override=resolve_sr(4326, "imageSR"))
-    else:
-        plan = plan_export(params, ctx)
+    plan = plan_export(kmz_params(params) if fmt == "kmz" else params, ctx)
     body, content_type = await render(service, plan, run_cpu)
-    if fmt == "image":
+    if fmt == "image":  # only svgz comes here: its gzip body is not kept by the answer cache
         return web.Response(body=body, content_type=content_type, headers={"Content-Encoding": "gzip"})
     if fmt == "kmz":
         x0, y0, x1, y1 = plan.extent
@@ -143,13 +139,3 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         return json_response(data, params, pretty=fmt == "pjson")
     extra = f"<p><img src='{html.escape(href)}' alt='exported map' style='border:1px solid #ccc'></p>"
     return respond(data, params, f"{service.settings.name}: export", extra_html=extra)
-
-
-def _kmz_params(params: Params) -> Params:
-    """KMZ carries a PNG in WGS 84; the other parameters are kept."""
-    values = {name: params.get(name) or "" for name in params.names()}
-    fmt = (values.get("format") or "png").lower()
-    if fmt not in ("png", "png8", "png24", "png32", "jpg", "gif"):
-        values["format"] = "png32"
-    return Params(values)
-

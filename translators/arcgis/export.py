@@ -27,7 +27,6 @@ from translators.params import Params, parse_bool, parse_choice, parse_float, pa
 from translators.timeutil import Duration, TimeRange, parse_arcgis_time
 
 INCH = 0.0254
-DEFAULT_DPI = 96.0
 
 
 @dataclass(frozen=True)
@@ -385,7 +384,7 @@ def _fallback_code(ctx: ServiceContext, codes: Sequence[str]) -> tuple[str, Spat
     raise UnsupportedParameter("imageSR", "the backend offers no usable spatial reference")
 
 
-def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialRef | None = None) -> ExportPlan:
+def plan_export(params: Params, ctx: ServiceContext) -> ExportPlan:
     """Turn export parameters into a plan; raises :class:`InvalidParameter` for anything malformed or refused."""
     for key, name in UNSUPPORTED.items():
         value = params.get(key)
@@ -404,7 +403,7 @@ def plan_export(params: Params, ctx: ServiceContext, image_sr_override: SpatialR
     else:
         bbox_sr = ctx.sr
     image_sr_text = params.get("imageSR")
-    image_sr = image_sr_override or (resolve_sr(image_sr_text, "imageSR") if image_sr_text else ctx.sr)
+    image_sr = resolve_sr(image_sr_text, "imageSR") if image_sr_text else ctx.sr
     if not bbox_sr.same_as(image_sr):
         bbox = transform_bbox(bbox, bbox_sr, image_sr)
 
@@ -610,3 +609,13 @@ def _ancestors(tree: LayerTree, layer: MapLayer) -> list[int]:
         out.append(current.id)
         current = tree.by_id.get(current.parent_id)
     return out
+
+
+def kmz_params(params: Params) -> Params:
+    """The parameters of an ``f=kmz`` answer: a KML ground overlay carries an image in WGS 84 and one of the formats
+    Google Earth reads (PNG with alpha unless the client chose another such format); the rest is kept."""
+    values = {name: params.get(name) or "" for name in params.names()}
+    values["imagesr"] = "4326"
+    if (values.get("format") or "").lower() not in ("png", "png8", "png24", "png32", "jpg", "gif"):
+        values["format"] = "png32"
+    return Params(values)
