@@ -23,9 +23,10 @@ def cache_control(settings: ServiceSettings, ttl: float) -> str:
     return f"public, max-age={int(ttl)}" if ttl > 0 else "no-cache"
 
 
-def entry_response(entry: Entry, status: str, control: str) -> web.Response:
-    """An image answer with its validators."""
-    return web.Response(body=entry.body, content_type=entry.content_type, headers={
+def entry_response(entry: Entry, status: str, control: str, content_type: str | None = None) -> web.Response:
+    """An image answer with its validators (``content_type`` overrides the entry's: a passed-through backend answer
+    is stored under the backend's MIME type)."""
+    return web.Response(body=entry.body, content_type=content_type or entry.content_type, headers={
         "ETag": entry.etag,
         "Last-Modified": entry.last_modified,
         "Cache-Control": control,
@@ -42,13 +43,13 @@ class FastPath:
     """
 
     def __init__(self, size: int = 4096) -> None:
-        self._known: LRUCache[str, tuple[str, str, str]] = LRUCache(maxsize=size)
+        self._known: LRUCache[str, tuple[str, str, str, str | None]] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
-    def remember(self, url: str, key: str, namespace: str, control: str) -> None:
-        """Note that ``url`` is answered by the entry ``key``."""
+    def remember(self, url: str, key: str, namespace: str, control: str, content_type: str | None = None) -> None:
+        """Note that ``url`` is answered by the entry ``key`` (served as ``content_type`` when given)."""
         with self._lock:
-            self._known[url] = (key, namespace, control)
+            self._known[url] = (key, namespace, control, content_type)
 
     def lookup(self, cache: Cache, url: str) -> web.Response | None:
         """The cached answer of ``url`` when it is known and still fresh in memory."""
@@ -56,12 +57,12 @@ class FastPath:
             known = self._known.get(url)
         if known is None:
             return None
-        key, namespace, control = known
+        key, namespace, control, content_type = known
         entry = cache.memory.get(key)
         if entry is None or not entry.fresh:
             return None
         cache.stats.count(namespace, "hits")
-        return entry_response(entry, "hit", control)
+        return entry_response(entry, "hit", control, content_type)
 
 
 async def cached_image(cache: Cache, fast: FastPath, url: str | None, settings: ServiceSettings, ttl: float,
@@ -71,7 +72,13 @@ async def cached_image(cache: Cache, fast: FastPath, url: str | None, settings: 
     namespace = settings.name.lower()
     key = cache_key(namespace, f"answer-{operation}", "", client_key_params(params.items(), CLIENT_ONLY))
     entry, status = await cache.fetch(key, namespace, ttl, produce)
+    return answer(fast, url, settings, ttl, key, entry, status)
+
+
+def answer(fast: FastPath, url: str | None, settings: ServiceSettings, ttl: float, key: str, entry: Entry,
+           status: str, content_type: str | None = None) -> web.Response:
+    """The response for a cached entry; its URL is remembered for the fast path (stale answers are not)."""
     control = cache_control(settings, ttl)
     if url is not None and ttl > 0 and status != "stale":
-        fast.remember(url, key, namespace, control)
-    return entry_response(entry, status, control)
+        fast.remember(url, key, settings.name.lower(), control, content_type)
+    return entry_response(entry, status, control, content_type)

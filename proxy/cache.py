@@ -79,12 +79,12 @@ class Entry:
     @property
     def last_modified(self) -> str:
         """``Last-Modified`` (HTTP date) of the entry."""
-        return _http_date(self.created)
+        return _http_date(int(self.created))
 
 
-@functools.lru_cache(maxsize=4096)
-def _http_date(moment: float) -> str:
-    return formatdate(moment, usegmt=True)
+@functools.lru_cache(maxsize=256)
+def _http_date(second: int) -> str:
+    return formatdate(second, usegmt=True)  # HTTP dates have whole seconds: entries of one second share the text
 
 
 def make_entry(body: bytes, content_type: str, ttl: float, key: str = "") -> Entry:

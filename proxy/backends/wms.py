@@ -8,7 +8,7 @@ from typing import Any
 
 from proxy.backends.http import BackendClient, Response
 from proxy.backends.refresh import Refreshing
-from proxy.cache import Cache, cache_key, normalise_url
+from proxy.cache import Cache, Entry, cache_key, normalise_url
 from proxy.settings import BackendSettings
 from translators.errors import BackendError
 from translators.ogc.flavors import FLAVORS, Flavor
@@ -74,12 +74,17 @@ class WmsBackend:
 
     async def get_map(self, query: MapQuery) -> tuple[bytes, str]:
         """One GetMap through the cache: its bytes, checked to be the format asked for, and the cache status."""
+        entry, status, _ = await self.map_entry(query)
+        return entry.body, status
+
+    async def map_entry(self, query: MapQuery) -> tuple[Entry, str, str]:
+        """One GetMap through the cache: the entry (keyed by the normalised GetMap), its status and its key."""
         caps = await self.capabilities()
         params = getmap_params(query, caps.version, self.flavor)
 
         async def produce() -> tuple[bytes, str]:
             return check_image(await self.client.get(params), query.mime), query.mime
 
-        entry, status = await self.cache.fetch(cache_key(self.namespace, "map", self.identity, params),
-                                               self.namespace, self.ttl, produce)
-        return entry.body, status
+        key = cache_key(self.namespace, "map", self.identity, params)
+        entry, status = await self.cache.fetch(key, self.namespace, self.ttl, produce)
+        return entry, status, key

@@ -13,7 +13,7 @@ import numpy as np
 from aiohttp import web
 from PIL import Image
 
-from proxy.answers import cached_image
+from proxy.answers import answer, cached_image
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import MapService
@@ -117,10 +117,17 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
     ctx = await service.context()
     if fmt == "image" and (params.get("format") or "").lower() != "svgz":
-        async def produce() -> tuple[bytes, str]:
-            return await render(service, plan_export(params, ctx), run_cpu)
-
+        image_plan = plan_export(params, ctx)
         url = request.path_qs if request.method == "GET" else None
+        if image_plan.passthrough:
+            # The backend's bytes are the answer: one entry, keyed by the normalised GetMap itself.
+            entry, status, key = await service.backend.map_entry(image_plan.fetches[0])
+            return answer(service.fast, url, service.settings, service.ttl, key, entry, status,
+                          image_plan.format.content_type)
+
+        async def produce() -> tuple[bytes, str]:
+            return await render(service, image_plan, run_cpu)
+
         return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "export", params,
                                   produce)
     plan = plan_export(kmz_params(params) if fmt == "kmz" else params, ctx)

@@ -8,6 +8,7 @@ lists in document order, time extents with blanks, group extents computed from c
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,10 +68,13 @@ class WmsCapabilities:
                 return layer
         return None
 
+    @functools.cached_property
+    def _bare_formats(self) -> frozenset[str]:
+        return frozenset(f.split(";")[0].strip().lower() for f in self.formats)
+
     def supports_format(self, mime: str) -> bool:
         """True when GetMap lists ``mime`` (compared without parameters such as ``; mode=8bit``)."""
-        wanted = mime.split(";")[0].strip().lower()
-        return any(f.split(";")[0].strip().lower() == wanted for f in self.formats)
+        return mime.split(";")[0].strip().lower() in self._bare_formats
 
 
 def union_bbox(boxes: list[BBox]) -> BBox | None:
