@@ -182,18 +182,24 @@ class Helper:
 WRK = shutil.which("wrk")
 
 
+PIPELINE = Path(__file__).resolve().parent / "pipeline.lua"
+
+
 def wrk(url: str, seconds: float, threads: int = 2, connections: int = 16,
-        pids: list[int] | None = None) -> dict[str, float]:
+        pids: list[int] | None = None, pipeline: int = 0) -> dict[str, float]:
     """One wrk run against a 127.0.0.1 URL: requests/s, the count of errors and non-2xx answers, and (given the
-    server's ``pids``) the CPU the server used: ``cores`` busy on average and ``cpu_us`` per request."""
+    server's ``pids``) the CPU the server used: ``cores`` busy on average and ``cpu_us`` per request.  ``pipeline``
+    > 0 sends that many requests per write (benchmarks/pipeline.lua)."""
     if WRK is None:
         raise RuntimeError("wrk is not installed (scripts/bench.sh installs it)")
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("benchmarks only load 127.0.0.1")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_before, started = cpu_seconds(pids or []), time.monotonic()
-    proc = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
-                          capture_output=True, text=True, timeout=seconds + 60, check=True)  # fmt: skip
+    script = ["-s", str(PIPELINE)] if pipeline else []
+    tail = ["--", str(pipeline)] if pipeline else []
+    proc = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", *script, url,
+                           *tail], capture_output=True, text=True, timeout=seconds + 60, check=True)  # fmt: skip
     cpu, wall = cpu_seconds(pids or []) - cpu_before, time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
