@@ -211,10 +211,13 @@ class _Pool:
     def __init__(self, scheme: str, host: str, port: int) -> None:
         self.scheme, self.host, self.port = scheme, host, port
         self.idle: deque[_Connection] = deque()
+        self._ssl: ssl.SSLContext | None = None
 
     async def connect(self, timeout: float, deadline: float) -> _Connection:
         loop = asyncio.get_running_loop()
-        context = ssl.create_default_context() if self.scheme == "https" else None
+        if self.scheme == "https" and self._ssl is None:
+            self._ssl = ssl.create_default_context()  # loading the system's CAs takes milliseconds: once per pool
+        context = self._ssl
         async with asyncio.timeout_at(min(deadline, loop.time() + timeout)):
             _, protocol = await loop.create_connection(_Connection, self.host, self.port, ssl=context,
                                                        server_hostname=self.host if context else None)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import shutil
+import ssl
+import subprocess
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -277,3 +281,42 @@ async def test_timeouts_refusals_and_the_connection_limit(server: Callable[[Hand
     refused = client("http://127.0.0.1:9")
     with pytest.raises(BackendError, match="could not be reached"):
         await refused.get({})
+
+
+async def test_https_backends_are_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend over TLS: answered when its certificate is trusted (here through SSL_CERT_FILE, as a private CA
+    would be), refused as unreachable when it is not."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"secure " + request.query_string.encode(), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/ows", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    untrusted = client(f"https://127.0.0.1:{port}/ows")
+    try:
+        with pytest.raises(BackendError, match="could not be reached"):
+            await untrusted.get({"A": "1"})
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = client(f"https://127.0.0.1:{port}/ows")
+        try:
+            answer = await trusted.get({"A": "1"})
+            again = await trusted.get({"A": "2"})
+        finally:
+            await trusted.close()
+    finally:
+        await untrusted.close()
+        await runner.cleanup()
+    assert (answer.status, answer.body, again.body) == (200, b"secure A=1", b"secure A=2")
