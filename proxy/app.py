@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy import heap
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.handlers import catalog, imageserver, mapserver
 from proxy.outputs import OutputStore
@@ -288,6 +289,30 @@ async def _stats_logger(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+TRIM_INTERVAL = 1.0
+
+
+async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
+    """Every few seconds after new answers were made (and older ones evicted), give the heap's free pages back to the
+    system, in the executor: images freed by the executor threads otherwise stay inside glibc's heap."""
+
+    async def loop() -> None:
+        last = -1
+        while True:
+            await asyncio.sleep(TRIM_INTERVAL)
+            made = app[CACHE].stats.misses
+            if made != last:
+                last = made
+                await asyncio.get_running_loop().run_in_executor(app[EXECUTOR], heap.trim)
+
+    task = asyncio.create_task(loop()) if heap.available() else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
     app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES)
@@ -297,6 +322,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = Registry(settings, partial(_run_cpu, app), app[CACHE])
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_stats_logger)
+    app.cleanup_ctx.append(_heap_trimmer)
 
     async def root_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/arcgis/rest/services")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
@@ -20,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy import heap
 from proxy.app import create_app
 from proxy.settings import ConfigError, Settings, load_settings
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
@@ -28,18 +27,8 @@ from translators.errors import InvalidParameter
 log = logging.getLogger("arcbridge")
 
 
-def _limit_malloc_arenas() -> None:
-    """Keep glibc to two malloc arenas: image work in executor threads otherwise spreads freed memory over one arena
-    per thread, and the process holds far more than the cache's byte bound."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
-
-
 def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool) -> None:
-    _limit_malloc_arenas()
+    heap.limit_arenas()
     logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
     settings = load_settings(config)
     loop = _new_loop()
