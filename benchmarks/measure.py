@@ -509,7 +509,7 @@ def local_warp(env: Env) -> list[Row]:
 
 
 # ====================================================================================== 5. scale-out
-PIPELINE_DEPTH = 8
+PIPELINE_DEPTH = 16
 
 
 def scale_out(env: Env, workers_available: bool) -> list[Row]:

@@ -1,5 +1,5 @@
--- wrk script: send `depth` requests per write (HTTP/1.1 pipelining), so that the load generator spends less CPU per
--- request and leaves the cores to the server under test.  wrk counts every response.  Usage: wrk -s pipeline.lua URL -- 8
+-- wrk script: send `depth` requests per write (HTTP/1.1 pipelining, as in TechEmpower's plaintext test), so that the load generator spends less CPU per
+-- request and leaves the cores to the server under test.  wrk counts every response.  Usage: wrk -s pipeline.lua URL -- 16
 init = function(args)
    local depth = tonumber(args[1]) or 8
    local batch = {}

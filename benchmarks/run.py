@@ -16,7 +16,7 @@ in the same run.
 3. coalescing: 50 concurrent identical cold requests → backend GetMaps counted by the recording proxy.
 4. local warp: ``exportImage`` of the dem into EPSG:3395 (not offered by MapServer) 2048², ms per megapixel ÷
    GDAL's warper (gdal.Warp in-process, Debian's python3-gdal) on the same GeoTIFF, same extent and size.
-5. scale-out: cache-hit requests/s with ``--workers 2`` ÷ ``--workers 1`` (wrk with one thread pipelining 8
+5. scale-out: cache-hit requests/s with ``--workers 2`` ÷ ``--workers 1`` (wrk with one thread pipelining 16
    requests, so that the load generator takes little of the 2 cores; plain wrk figures reported beside).
 6. memory: VmRSS of the gateway after 10,000 distinct requests with ``cache: {memory: 128MB}`` vs 128 + 150 MiB.
 
