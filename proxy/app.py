@@ -293,7 +293,7 @@ TRIM_INTERVAL = 1.0
 
 
 async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
-    """Every few seconds after new answers were made (and older ones evicted), give the heap's free pages back to the
+    """Every second after new answers were made (and older ones evicted), give the heap's free pages back to the
     system, in the executor: images freed by the executor threads otherwise stay inside glibc's heap."""
 
     async def loop() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.backends.servers import FastCgiBackend, MapServerBackend
 from tests.gateway import Gateway, fetch
@@ -79,6 +81,31 @@ def test_same_meaning_shares_entries_and_differences_do_not(gateway: Gateway) ->
         reply = export(gateway, bbox=f"{x},{y},{x + 30},{y + 20}", **change)
         assert reply.headers["X-Arcbridge-Cache"] == "miss", change
     assert stats(gateway)["backendRequests"] == before + 4
+
+
+def test_a_passed_through_export_is_one_entry_keyed_by_its_getmap(gateway: Gateway) -> None:
+    """``png`` is the backend's own bytes: one entry under the normalised GetMap, shared by every export that sends
+    that GetMap (``png24`` opaque sends the same one); a composed answer (``png32``) reuses the GetMap entry and adds
+    its own."""
+    bbox = unique_bbox()
+    export(gateway, bbox="0,0,1,1")  # capabilities loaded
+    before = stats(gateway)
+    first = export(gateway, bbox=bbox, format="png")
+    assert first.status == 200 and first.content_type == "image/png"
+    assert first.headers["X-Arcbridge-Cache"] == "miss"
+    middle = stats(gateway)
+    assert middle["memory"]["entries"] - before["memory"]["entries"] == 1
+    assert middle["backendRequests"] - before["backendRequests"] == 1
+    same_getmap = export(gateway, bbox=bbox, format="png24", dpi="96")
+    assert same_getmap.headers["X-Arcbridge-Cache"] == "hit" and same_getmap.body == first.body
+    assert same_getmap.content_type == "image/png" and same_getmap.headers["ETag"] == first.headers["ETag"]
+    composed = export(gateway, bbox=bbox, format="png32")
+    assert composed.status == 200 and composed.headers["X-Arcbridge-Cache"] == "miss"
+    after = stats(gateway)
+    assert after["backendRequests"] == middle["backendRequests"], "the composed answer reused the GetMap entry"
+    assert after["memory"]["entries"] - middle["memory"]["entries"] == 1
+    assert Image.open(io.BytesIO(composed.body)).mode == "RGBA" and Image.open(io.BytesIO(first.body)).mode == "RGB"
+    assert mismatch_fraction(rgba(composed.body), rgba(first.body)) == 0
 
 
 def test_concurrent_identical_misses_make_one_backend_request(gateway: Gateway) -> None:
