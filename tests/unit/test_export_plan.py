@@ -17,8 +17,7 @@ from translators.ogc.wms import parse_capabilities
 from translators.params import Params
 
 DATA = Path(__file__).parent / "data"
-GEOSERVER_CAPS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "geoserver" / \
-    "wms_geoserver-cap.xml"
+GEOSERVER_CAPS = DATA / "wms_geoserver-cap.xml"  # a copy of ../shared/fixtures/geoserver/: clean checkouts lack it
 
 
 def context(flavor: str = "mapserver", layers: list[str] | None = None, caps_file: Path | None = None,
