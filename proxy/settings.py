@@ -173,6 +173,9 @@ def _backend(value: Any, key: str) -> BackendSettings:
     headers = data.get("headers") or {}
     if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise ConfigError(f"{key}.headers", "must map header names to strings")
+    for name, value in headers.items():
+        if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or any(c in value for c in "\r\n\0"):
+            raise ConfigError(f"{key}.headers", f"'{name}' is not a valid header name, or its value holds a line break")
     return BackendSettings(
         url=url,
         flavor=flavor,

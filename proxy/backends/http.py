@@ -250,15 +250,17 @@ class BackendClient:
         self._base = _Base(settings.url)
         self._pools: dict[tuple[str, str, int], _Pool] = {}
         self._limit: asyncio.Semaphore | None = None
-        extra = {k.lower(): v for k, v in settings.headers.items()}
+        # Header names as configured (names are case-insensitive, but some old servers only know the usual spelling).
+        extra = {k: v for k, v in settings.headers.items() if k.lower() not in ("host", "connection")}
+        given = {k.lower() for k in extra}
         parts = urlsplit(settings.url)
-        if parts.username is not None and "authorization" not in extra:
+        if parts.username is not None and "authorization" not in given:
             credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            extra["authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
-        extra.setdefault("user-agent", USER_AGENT)
-        extra.setdefault("accept-encoding", "gzip, deflate")
-        extra.setdefault("accept", "*/*")
-        self._extra = "".join(f"{k}: {v}\r\n" for k, v in extra.items() if k not in ("host", "connection"))
+            extra["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        for name, value in (("User-Agent", USER_AGENT), ("Accept-Encoding", "gzip, deflate"), ("Accept", "*/*")):
+            if name.lower() not in given:
+                extra[name] = value
+        self._extra = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
 
     def _pool(self, scheme: str, host: str, port: int) -> _Pool:
         key = (scheme, host, port)
@@ -326,7 +328,7 @@ class BackendClient:
             pool = self._pool(parts.scheme, parts.hostname, port)
             target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
             host = parts.netloc.rpartition("@")[2]
-        head = f"GET {target} HTTP/1.1\r\nhost: {host}\r\n{self._extra}\r\n".encode()
+        head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{self._extra}\r\n".encode()
         reused = pool.take()
         conn = reused or await pool.connect(self.settings.connect_timeout, deadline)
         try:

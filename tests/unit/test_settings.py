@@ -51,6 +51,10 @@ def test_minimal_config_from_the_issue(tmp_path: Path) -> None:
          "folder/Name"),
         ({"services": {"a": {"type": "ImageServer", "backend": {"url": "http://x/"}}}}, "services.a.coverage",
          "required"),
+        ({"services": {"a": {"type": "MapServer", "backend": {"url": "http://x/", "headers": {"X-A": "1\r\nX-B: 2"}}}}},
+         "services.a.backend.headers", "line break"),
+        ({"services": {"a": {"type": "MapServer", "backend": {"url": "http://x/", "headers": {"Bad Name": "1"}}}}},
+         "services.a.backend.headers", "not a valid header name"),
     ],
 )
 def test_bad_config_names_key_and_problem(data: object, key: str, problem: str) -> None:
