@@ -65,13 +65,16 @@ class FastPath:
         return entry_response(entry, "hit", control, content_type)
 
 
+def client_answer_key(settings: ServiceSettings, operation: str, params: Params) -> str:
+    """The answer key of a request by its normalised client parameters (client-only ones left out)."""
+    return cache_key(settings.name.lower(), f"answer-{operation}", "", client_key_params(params.items(), CLIENT_ONLY))
+
+
 async def cached_image(cache: Cache, fast: FastPath, url: str | None, settings: ServiceSettings, ttl: float,
-                       operation: str, params: Params,
-                       produce: Callable[[], Awaitable[tuple[bytes, str]]]) -> web.Response:
-    """Answer an ``f=image`` request from the answer cache, producing it (once, however many ask) on a miss."""
-    namespace = settings.name.lower()
-    key = cache_key(namespace, f"answer-{operation}", "", client_key_params(params.items(), CLIENT_ONLY))
-    entry, status = await cache.fetch(key, namespace, ttl, produce)
+                       key: str, produce: Callable[[], Awaitable[tuple[bytes, str]]]) -> web.Response:
+    """Answer an ``f=image`` request from the answer cache under ``key``, producing it (once, however many ask) on a
+    miss."""
+    entry, status = await cache.fetch(key, settings.name.lower(), ttl, produce)
     return answer(fast, url, settings, ttl, key, entry, status)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.answers import cached_image
+from proxy.answers import cached_image, client_answer_key
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import ImageService
@@ -71,8 +71,8 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
             data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
             return data, content_type
 
-        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "exportImage",
-                                  params, produce)
+        key = client_answer_key(service.settings, "exportImage", params)
+        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, key, produce)
     plan = plan_export_image(kmz_params(params) if fmt == "kmz" else params, ctx)
     body = await _fetch(service, plan.fetch)
     data, content_type, extension = await run_cpu(export_image, ctx, plan, body)

@@ -14,10 +14,11 @@ from aiohttp import web
 from PIL import Image
 
 from proxy.answers import answer, cached_image
+from proxy.cache import cache_key
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import MapService
-from translators.arcgis.export import ExportPlan, kmz_params, plan_export
+from translators.arcgis.export import ExportPlan, answer_key_params, kmz_params, plan_export
 from translators.arcgis.mapservice import export_result, layer_info, service_info
 from translators.errors import InvalidParameter, NotFound
 from translators.imaging import decode_image, encode_image, make_kmz, rotate_rgba, warp_rgba
@@ -128,8 +129,10 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         async def produce() -> tuple[bytes, str]:
             return await render(service, image_plan, run_cpu)
 
-        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, "export", params,
-                                  produce)
+        # A composed answer is keyed by what it is made of, so every spelling of the same picture shares it.
+        key = cache_key(service.settings.name.lower(), "answer-export", service.backend.identity,
+                        answer_key_params(image_plan, ctx.caps.version, ctx.flavor))
+        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, key, produce)
     plan = plan_export(kmz_params(params) if fmt == "kmz" else params, ctx)
     body, content_type = await render(service, plan, run_cpu)
     if fmt == "image":  # only svgz comes here: its gzip body is not kept by the answer cache

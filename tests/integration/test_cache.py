@@ -74,6 +74,8 @@ def test_same_meaning_shares_entries_and_differences_do_not(gateway: Gateway) ->
     for variant in variants:
         reply = export(gateway, **variant)
         assert reply.status == 200 and reply.body == base.body
+        assert reply.headers["X-Arcbridge-Cache"] == "hit", variant  # the composed answer itself, not only its GetMap
+        assert reply.headers["ETag"] == base.headers["ETag"]
     assert stats(gateway)["backendRequests"] == before  # every variant was served from cache
     # any real difference is another entry
     for change in ({"format": "png32", "dpi": "120"}, {"format": "png32", "transparent": "true"},

@@ -9,7 +9,7 @@ import pytest
 
 from proxy.services import build_context
 from proxy.settings import parse_settings
-from translators.arcgis.export import ExportPlan, ServiceContext, plan_export
+from translators.arcgis.export import ExportPlan, ServiceContext, answer_key_params, plan_export
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.ogc.flavors import FLAVORS
 from translators.ogc.getmap import getmap_params
@@ -230,3 +230,28 @@ def test_refusals_name_the_parameter(params: dict[str, str], parameter: str) -> 
     with pytest.raises(InvalidParameter) as info:
         plan(context(), **params)
     assert info.value.parameter == parameter
+
+
+BASE_COMPOSED = {"bbox": "-10,40,10,50", "size": "300,200", "format": "gif"}  # GIF is always encoded locally
+
+
+@pytest.mark.parametrize(("same", "params"), [
+    (True, {}),
+    (True, {"bbox": "-10.0,40.000,1e1,5e1", "dpi": "96", "transparent": "false", "bboxSR": "4326"}),
+    (True, {"format": "GIF", "imageSR": "4326", "rotation": "0", "_ts": "1"}),
+    (False, {"format": "png8"}),
+    (False, {"transparent": "true"}),
+    (False, {"size": "301,200"}),
+    (False, {"dpi": "120"}),
+    (False, {"rotation": "30"}),
+    (False, {"imageSR": "3857"}),
+    (False, {"bbox": "-10,40,10,50.5"}),
+    (False, {"layers": "show:2"}),
+    (False, {"format": "tiff"}),
+])
+def test_composed_answers_are_keyed_by_what_they_are_made_of(same: bool, params: dict[str, str]) -> None:
+    ctx = context()
+    base = answer_key_params(plan(ctx, **BASE_COMPOSED), ctx.caps.version, ctx.flavor)
+    other_plan = plan(ctx, **{**BASE_COMPOSED, **params})
+    assert not other_plan.passthrough
+    assert (answer_key_params(other_plan, ctx.caps.version, ctx.flavor) == base) is same

@@ -21,9 +21,17 @@ from translators.filters import FALSE, parse_where
 from translators.filters.ast import Expr
 from translators.imaging import rotation_source_size
 from translators.ogc.flavors import Flavor
-from translators.ogc.getmap import MapQuery
+from translators.ogc.getmap import MapQuery, getmap_params
 from translators.ogc.wms import BBox, WmsCapabilities
-from translators.params import Params, parse_bool, parse_choice, parse_float, parse_json, parse_numbers
+from translators.params import (
+    Params,
+    format_number,
+    parse_bool,
+    parse_choice,
+    parse_float,
+    parse_json,
+    parse_numbers,
+)
 from translators.timeutil import Duration, TimeRange, parse_arcgis_time
 
 INCH = 0.0254
@@ -118,6 +126,22 @@ class ExportPlan:
     render_extent: BBox  # what the composited (and warped) image covers before a local rotation, in ``sr``
     render_width: int
     render_height: int
+
+
+def answer_key_params(plan: ExportPlan, version: str, flavor: Flavor) -> list[tuple[str, str]]:
+    """What a composed export answer is made of, canonically: the GetMaps it draws on (as sent, so spelled the way the
+    cache keys them) and every parameter of the local work (compositing, warping, rotation, encoding). Two exports
+    with equal lists are the same picture, however their clients spelled them."""
+    pairs = [(f"FETCH{i}", "&".join(f"{k}={v}" for k, v in sorted(getmap_params(query, version, flavor).items())))
+             for i, query in enumerate(plan.fetches)]
+    sr = str(plan.sr.wkid) if plan.sr.wkid is not None else plan.sr.wkt or plan.sr.ogc_code or ""
+    pairs += [
+        ("FORMAT", plan.format.name), ("TRANSPARENT", str(plan.transparent)), ("SR", sr),
+        ("SIZE", f"{plan.width},{plan.height}"), ("RENDER", f"{plan.render_width},{plan.render_height}"),
+        ("RENDEREXTENT", ",".join(format_number(v) for v in plan.render_extent)),
+        ("WARP", str(plan.warp)), ("ROTATION", format_number(plan.local_rotation)), ("DPI", format_number(plan.dpi)),
+    ]
+    return pairs
 
 
 @dataclass(frozen=True)
