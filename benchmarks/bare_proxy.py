@@ -10,7 +10,6 @@ or validators. What it adds to the backend's latency is what an aiohttp hop cost
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 import aiohttp
 import uvloop
@@ -37,8 +36,7 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None,
-                loop=uvloop.new_event_loop() if hasattr(uvloop, "new_event_loop") else asyncio.new_event_loop())
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=uvloop.new_event_loop())
 
 
 if __name__ == "__main__":
