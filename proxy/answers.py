@@ -1,4 +1,4 @@
-"""Whole answers (exported images) cached by their normalised client request, and HTTP validators for them."""
+"""Whole answers (exported images) from the cache, the fast path for repeated URLs, and HTTP validators."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from cachetools import LRUCache
 
-from proxy.cache import Cache, Entry, cache_key, client_key_params
+from proxy.cache import Cache, Entry
 from proxy.settings import ServiceSettings
-from translators.params import Params
-
-# Parameters that never change an answer: cache busters, credentials, JSONP wrappers.
-CLIENT_ONLY = ("_ts", "_", "token", "callback", "dojo.preventCache", "returnUpdates")
 
 
 def cache_control(settings: ServiceSettings, ttl: float) -> str:
@@ -63,11 +59,6 @@ class FastPath:
             return None
         cache.stats.count(namespace, "hits")
         return entry_response(entry, "hit", control, content_type)
-
-
-def client_answer_key(settings: ServiceSettings, operation: str, params: Params) -> str:
-    """The answer key of a request by its normalised client parameters (client-only ones left out)."""
-    return cache_key(settings.name.lower(), f"answer-{operation}", "", client_key_params(params.items(), CLIENT_ONLY))
 
 
 async def cached_image(cache: Cache, fast: FastPath, url: str | None, settings: ServiceSettings, ttl: float,

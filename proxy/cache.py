@@ -17,7 +17,7 @@ import logging
 import pickle
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from typing import Any
@@ -404,10 +404,3 @@ def _redacted(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
-
-
-def client_key_params(params: Iterable[tuple[str, str]], ignore: Iterable[str]) -> list[tuple[str, str]]:
-    """Client parameters that change an answer: lower-cased names, stripped values, blanks and client-only
-    parameters (``_ts``, ``token``, ``callback`` …) left out."""
-    skip = {name.lower() for name in ignore}
-    return [(k.lower(), v.strip()) for k, v in params if v.strip() and k.lower() not in skip]

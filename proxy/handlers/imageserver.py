@@ -8,12 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.answers import cached_image, client_answer_key
+from proxy.answers import cached_image
+from proxy.cache import cache_key
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import ImageService
 from translators.arcgis.export import kmz_params
-from translators.arcgis.image import Fetch, plan_download, plan_export_image, plan_identify
+from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
 from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
@@ -66,12 +67,16 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
         raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
     ctx = await service.context()
     if fmt == "image":
+        image_plan = plan_export_image(params, ctx)
+
         async def produce() -> tuple[bytes, str]:
-            plan = plan_export_image(params, ctx)
-            data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
+            body = await _fetch(service, image_plan.fetch)
+            data, content_type, _ = await run_cpu(export_image, ctx, image_plan, body)
             return data, content_type
 
-        key = client_answer_key(service.settings, "exportImage", params)
+        # Keyed by what the answer is made of, so every spelling of the same image shares the entry.
+        key = cache_key(service.settings.name.lower(), "answer-exportImage", service.backend.identity,
+                        answer_key_params(image_plan))
         return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, key, produce)
     plan = plan_export_image(kmz_params(params) if fmt == "kmz" else params, ctx)
     body = await _fetch(service, plan.fetch)

@@ -130,6 +130,30 @@ def test_image_server_answers_are_cached(gateway: Gateway) -> None:
     assert fetch(url, params).headers["X-Arcbridge-Cache"] == "hit"
 
 
+def test_image_server_answers_are_keyed_by_their_meaning(gateway: Gateway) -> None:
+    url = gateway.services_url("img/Elevation", "ImageServer") + "/exportImage"
+    x = round(random.uniform(0, 5), 4)
+    rule = '{"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 5, "Min": 0, "Max": 255}}'
+    base = {"bbox": f"{x},41,9,49", "size": "120,100", "format": "png", "f": "image", "renderingRule": rule}
+    first = fetch(url, base)
+    assert first.status == 200 and first.headers["X-Arcbridge-Cache"] == "miss"
+    before = stats(gateway)["backendRequests"]
+    same = [
+        {"BBOX": f"{x:.6f},41.0,9e0,49", "renderingRule": '{"rasterFunctionArguments": {"Max": 255.0, "Min": 0, '
+                                                          '"StretchType": 5}, "rasterFunction": "stretch"}'},
+        {"format": "PNG", "_ts": "99", "token": "t", "interpolation": "rsp_nearestneighbor"},  # the default, spelt
+    ]
+    for change in same:
+        reply = fetch(url, {**base, **change})
+        assert reply.status == 200 and reply.headers["X-Arcbridge-Cache"] == "hit", change
+        assert reply.body == first.body and reply.headers["ETag"] == first.headers["ETag"]
+    assert stats(gateway)["backendRequests"] == before
+    for change in ({"renderingRule": rule.replace('"Max": 255', '"Max": 200')}, {"format": "jpg"},
+                   {"size": "121,100"}, {"interpolation": "RSP_BilinearInterpolation"}):
+        reply = fetch(url, {**base, **change})
+        assert reply.status == 200 and reply.headers["X-Arcbridge-Cache"] == "miss", change
+
+
 def test_admin_endpoint_is_off_by_default_and_stats_are_visible(gateway: Gateway) -> None:
     reply = fetch(gateway.url + "/arcbridge/admin/purge", data={"service": "ms/World"})
     assert reply.status == 404

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from proxy.cache import Cache, MemoryTier, cache_key, client_key_params, make_entry, normalise_url
+from proxy.cache import Cache, MemoryTier, cache_key, make_entry, normalise_url
 from proxy.settings import CacheSettings, ConfigError, parse_settings
 from translators.errors import BackendError, BackendTimeout, InvalidParameter
 
@@ -35,12 +35,9 @@ def test_keys_any_difference_different_entry(other: tuple) -> None:  # type: ign
     assert cache_key(*other) != base
 
 
-def test_backend_identity_and_client_only_parameters() -> None:
+def test_backend_identity() -> None:
     assert normalise_url("http://HOST/ows?map=b&x=1") == normalise_url("http://host:80/ows?x=1&map=b")
     assert normalise_url("http://host/ows?map=a") != normalise_url("http://host/ows?map=b")
-    kept = client_key_params([("BBOX", "1,2,3,4"), ("_ts", "123"), ("token", "t"), ("callback", "cb"),
-                              ("size", " "), ("F", "image")], ("_ts", "token", "callback"))
-    assert kept == [("bbox", "1,2,3,4"), ("f", "image")]
 
 
 def test_memory_tier_is_bounded_in_bytes_and_counts_evictions() -> None:

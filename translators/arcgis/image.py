@@ -19,7 +19,7 @@ from translators.arcgis.export import adjust_aspect, fit_to_limits, parse_bbox, 
 from translators.crs import SpatialRef, resolve_sr, transform_bbox, transform_point
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.ogc.wcs import CoverageDescription, snap_to_grid
-from translators.params import Params, parse_bool, parse_float, parse_json, parse_numbers
+from translators.params import Params, format_number, parse_bool, parse_float, parse_json, parse_numbers
 from translators.raster.functions import RasterFunction, output_band_count, parse_rendering_rule
 from translators.raster.io import parse_interpolation
 from translators.raster.model import BandStats, BBox
@@ -106,6 +106,28 @@ class ImagePlan:
     compression_quality: int | None
     lerc_version: int | None
     compression_tolerance: float | None
+
+
+def answer_key_params(plan: ImagePlan) -> list[tuple[str, str]]:
+    """What an exportImage answer is made of, canonically: the raster, cells and bands fetched, and every parameter of
+    the local work (parsed, so that JSON key order, number spelling and case no longer matter). Two plans with equal
+    lists give the same bytes."""
+    def numbers(values: tuple[float, ...] | list[float]) -> str:
+        return ",".join(format_number(v) for v in values)
+
+    fetch = plan.fetch
+    sr = str(plan.sr.wkid) if plan.sr.wkid is not None else plan.sr.wkt or plan.sr.ogc_code or ""
+    fetched = "none" if fetch is None else \
+        f"{fetch.raster.id}|{numbers(fetch.bbox)}|{fetch.width}x{fetch.height}|{fetch.bands}"
+    return [
+        ("EXTENT", numbers(plan.extent)), ("SR", sr), ("SIZE", f"{plan.width},{plan.height}"), ("FETCH", fetched),
+        ("BANDIDS", repr(plan.band_ids)), ("RESAMPLING", plan.resampling.name),
+        ("RULE", repr(plan.rendering_rule)),  # frozen dataclasses of typed, parsed values: a canonical spelling
+        ("NODATA", repr(plan.no_data)), ("NODATAINTERPRETATION", repr(plan.no_data_interpretation)),
+        ("PIXELTYPE", repr(plan.pixel_type)), ("FORMAT", plan.format), ("COMPRESSION", repr(plan.compression)),
+        ("QUALITY", repr(plan.compression_quality)), ("LERC", repr(plan.lerc_version)),
+        ("TOLERANCE", repr(plan.compression_tolerance)),
+    ]
 
 
 def _sr_param(params: Params, name: str, default: SpatialRef) -> SpatialRef:
