@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import secrets
@@ -227,9 +226,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # One thread per core: numpy, GDAL and Pillow release the GIL, and more threads would only hold more memory.
     executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="arcbridge")
     app[EXECUTOR] = executor
-    # What is loaded by now (modules, settings, the app) lives as long as the process: keep it out of the cyclic
-    # collector's full passes, which would otherwise walk ~100 MB of library objects now and then mid-request.
-    gc.freeze()
     yield
     await app[REGISTRY].close()
     await app[CACHE].close()
