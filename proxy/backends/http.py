@@ -33,6 +33,7 @@ MAX_BODY = 512 * 1024 * 1024
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "arcbridge"
+INLINE_INFLATE = 64 * 1024  # compressed bytes inflated on the event loop; larger bodies go to a thread
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,11 @@ class _Base:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url}")
-        self.url = url
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.host_header = parts.netloc.rpartition("@")[2]
+        self.username, self.password = parts.username, parts.password
         self.prefix = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
         self.path = parts.path or "/"
         self.existing = parse_qsl(parts.query, keep_blank_values=True)
@@ -253,14 +254,17 @@ class BackendClient:
         # Header names as configured (names are case-insensitive, but some old servers only know the usual spelling).
         extra = {k: v for k, v in settings.headers.items() if k.lower() not in ("host", "connection")}
         given = {k.lower() for k in extra}
-        parts = urlsplit(settings.url)
-        if parts.username is not None and "authorization" not in given:
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        base = self._base
+        if base.username is not None and "authorization" not in given:
+            credentials = f"{unquote(base.username)}:{unquote(base.password or '')}"
             extra["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
         for name, value in (("User-Agent", USER_AGENT), ("Accept-Encoding", "gzip, deflate"), ("Accept", "*/*")):
             if name.lower() not in given:
                 extra[name] = value
         self._extra = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        # A redirect to another origin gets no credentials: they were given for the configured backend only.
+        self._extra_elsewhere = "".join(f"{k}: {v}\r\n" for k, v in extra.items() if k.lower() != "authorization")
+        self._origin = (base.scheme, base.host, base.port)
 
     def _pool(self, scheme: str, host: str, port: int) -> _Pool:
         key = (scheme, host, port)
@@ -310,7 +314,9 @@ class BackendClient:
                 continue
             encoding = headers.get("content-encoding", "").strip().lower()
             if encoding in ("gzip", "x-gzip", "deflate") and body:
-                body = _decompress(body, encoding)
+                # A large compressed body (a capabilities document, say) is inflated off the event loop.
+                body = _decompress(body, encoding) if len(body) < INLINE_INFLATE else \
+                    await asyncio.to_thread(_decompress, body, encoding)
             return Response(status, headers.get("content-type", ""), body, url)
         raise BackendError("The backend redirected too many times.")
 
@@ -328,7 +334,8 @@ class BackendClient:
             pool = self._pool(parts.scheme, parts.hostname, port)
             target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
             host = parts.netloc.rpartition("@")[2]
-        head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{self._extra}\r\n".encode()
+        extra = self._extra if (pool.scheme, pool.host, pool.port) == self._origin else self._extra_elsewhere
+        head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
         reused = pool.take()
         conn = reused or await pool.connect(self.settings.connect_timeout, deadline)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 import shutil
 import ssl
 import subprocess
@@ -98,6 +99,7 @@ async def test_query_headers_and_keep_alive(server: Callable[[Handler], Awaitabl
 
 async def test_chunked_and_compressed_bodies(server: Callable[[Handler], Awaitable[str]]) -> None:
     payload = bytes(range(256)) * 2000
+    noise = random.Random(7).randbytes(300_000)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         kind = request.query["kind"]
@@ -113,6 +115,8 @@ async def test_chunked_and_compressed_bodies(server: Callable[[Handler], Awaitab
             return web.Response(body=gzip.compress(payload), headers={"Content-Encoding": "gzip"})
         if kind == "deflate":
             return web.Response(body=zlib.compress(payload), headers={"Content-Encoding": "deflate"})
+        if kind == "large":  # incompressible: inflated off the event loop
+            return web.Response(body=gzip.compress(noise), headers={"Content-Encoding": "gzip"})
         raw = zlib.compressobj(wbits=-15)
         return web.Response(body=raw.compress(payload) + raw.flush(), headers={"Content-Encoding": "deflate"})
 
@@ -122,6 +126,7 @@ async def test_chunked_and_compressed_bodies(server: Callable[[Handler], Awaitab
         for kind in ("chunked", "gzip", "deflate", "rawdeflate"):
             answer = await backend.get({"kind": kind})
             assert answer.body == payload, kind
+        assert (await backend.get({"kind": "large"})).body == noise
     finally:
         await backend.close()
 
@@ -156,6 +161,30 @@ async def test_user_info_becomes_basic_auth(server: Callable[[Handler], Awaitabl
     finally:
         await backend.close()
     assert answer.body == b"Basic dXNlcjpwQHNz"  # user:p@ss
+
+
+async def test_credentials_are_not_sent_to_another_origin(server: Callable[[Handler], Awaitable[str]]) -> None:
+    seen: dict[str, str] = {}
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        seen["elsewhere"] = request.headers.get("Authorization", "none") + "|" + request.headers.get("X-Key", "none")
+        return web.Response(text="moved")
+
+    other = await server(elsewhere)
+
+    async def configured(request: web.Request) -> web.Response:
+        seen["configured"] = request.headers.get("Authorization", "none")
+        raise web.HTTPFound(other + "/ows")
+
+    url = await server(configured)
+    backend = BackendClient(BackendSettings(url=url.replace("http://", "http://user:pw@") + "/ows",
+                                            headers={"X-Key": "k"}))
+    try:
+        answer = await backend.get({})
+    finally:
+        await backend.close()
+    assert answer.body == b"moved"
+    assert seen == {"configured": "Basic dXNlcjpwdw==", "elsewhere": "none|k"}  # user:pw only to its own origin
 
 
 async def test_close_delimited_body() -> None:
