@@ -17,7 +17,7 @@ def test_freed_heap_blocks_are_given_back() -> None:
     kept = blocks[::50]
     del blocks
     assert heap.trim() is True  # pages of the freed blocks went back to the system
-    assert len(kept) == 40
+    del kept  # held until after the trim, so the heap had holes between live blocks
 
 
 def test_trim_and_limits_never_fail() -> None:
