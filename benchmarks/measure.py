@@ -206,80 +206,104 @@ LATENCY_SIDE = 30.0
 """Degrees of the square boxes of the latency test: random positions, one size, so every render costs about the same
 and the medians compare like with like."""
 
+FLOORS = (
+    ("bare aiohttp proxy", "benchmarks.bare_proxy", ["--client", "aiohttp"], "/"),
+    ("aiohttp server + arcbridge's backend client", "benchmarks.bare_proxy", ["--client", "arcbridge"], "/"),
+    ("nginx reverse proxy", "benchmarks.nginx_proxy", [], "/__ready"),
+)
+"""Proxies with no logic on the same GetMaps (benchmarks/bare_proxy.py, benchmarks/nginx_proxy.py): what a hop alone
+costs on this machine with aiohttp on both sides, with aiohttp in front of arcbridge's backend client (so the rest of
+the gateway's overhead is its own logic), and in C."""
+
+
 def miss_overhead(env: Env) -> list[Row]:
     """Median latency of export f=image through arcbridge ÷ the very GetMap it sends, every request a miss."""
-    sizes = env.sizes
     recorded = env.gateway("recorded", recorded=True)
     gateway = env.gateway("direct")
-    floor = env.helper("benchmarks.bare_proxy", ["--upstream", f"http://127.0.0.1:{env.backend_port or 80}"])
+    upstream = f"http://127.0.0.1:{env.backend_port or 80}"
+    floors = [(label, Helper(module, ["--upstream", upstream, *args], env.workdir, ready))
+              for label, module, args, ready in FLOORS]
     rows = []
-    for number, (size, fmt, label) in enumerate([(256, "png", "256² PNG"), (1024, "jpg", "1024² JPEG")]):
-        count = sizes.latency_warmup + sizes.latency_n
-        boxes = [env.random_bbox(LATENCY_SIDE, LATENCY_SIDE) for _ in range(count)]
-        # Learn the exact GetMap arcbridge sends for each box from a recorded twin of the gateway.
-        capture = Client(recorded.port)
-        before = len(env.recorder.get_json("/__bench/log"))
-        for box in boxes:
-            _ok(*capture.get(export_path(box, size, fmt))[1:], what="capture")
-        capture.close()
-        getmaps = [p for p in env.recorder.get_json(f"/__bench/log?since={before}") if "REQUEST=GetMap" in p]
-        if len(getmaps) != count:
-            raise RuntimeError(f"expected {count} GetMaps from the recorded gateway, saw {len(getmaps)}")
-        hits_before = cache_count(gateway.stats(), "hits")
-        direct, through, bare = Client(env.backend_port or 80), Client(gateway.port), Client(floor.port)
-        cpu_before = 0.0
-        direct_ms: list[float] = []
-        gateway_ms: list[float] = []
-        bare_ms: list[float] = []
-        same = 0
-        for i, (box, getmap) in enumerate(zip(boxes, getmaps, strict=True)):
-            gw_path = export_path(box, size, fmt)
-            order = [(direct, getmap), (through, gw_path), (bare, getmap)]
-            order = order[i % 3:] + order[:i % 3]  # each side goes first, second and third in turn
-            results = {}
-            for client, path in order:
-                ms, status, ctype, body = client.get(path)
-                _ok(status, ctype, body, {direct: "direct GetMap", through: "arcbridge export",
-                                          bare: "bare proxy"}[client])
-                results[client] = (ms, ctype, body)
-            if i < sizes.latency_warmup:
-                cpu_before = cpu_seconds(gateway.pids())
-                continue
-            direct_ms.append(results[direct][0])
-            gateway_ms.append(results[through][0])
-            bare_ms.append(results[bare][0])
-            if i < sizes.latency_warmup + 5 or fmt == "jpg":
-                d_body, g_body = results[direct][2], results[through][2]
-                if d_body == g_body or (fmt == "png" and np.array_equal(_pixels(d_body), _pixels(g_body))):
-                    same += 1
-        cpu_us = (cpu_seconds(gateway.pids()) - cpu_before) / len(gateway_ms) * 1e6
-        direct.close()
-        through.close()
-        bare.close()
-        checked = sizes.latency_n if fmt == "jpg" else min(5, sizes.latency_n)
-        d_med, g_med, b_med = (statistics.median(v) for v in (direct_ms, gateway_ms, bare_ms))
-        # The verdict pairs each image with its own direct GetMap: render times differ from extent to extent, and the
-        # ratio of two medians of such spread-out samples can land on different extents (it once read 0.86).
-        ratio = statistics.median(g / d for g, d in zip(gateway_ms, direct_ms, strict=True))
-        bare_ratio = statistics.median(b / d for b, d in zip(bare_ms, direct_ms, strict=True))
-        paired = statistics.median(g - d for g, d in zip(gateway_ms, direct_ms, strict=True))
-        bare_paired = statistics.median(b - d for b, d in zip(bare_ms, direct_ms, strict=True))
-        notes = (f"{len(gateway_ms)} distinct extents, sides rotated; ratio = median over images of arcbridge ÷ "
-                 f"direct (ratio of the medians {g_med / d_med:.2f}); paired overhead {paired:+.2f} ms "
-                 f"(gateway CPU {cpu_us:.0f} µs/request); p90 {_p90(gateway_ms):.1f} vs {_p90(direct_ms):.1f} ms; "
-                 f"floor — a bare aiohttp proxy with no logic (benchmarks/bare_proxy.py) on the same GetMaps: "
-                 f"{b_med:.2f} ms, ratio {bare_ratio:.2f}, {bare_paired:+.2f} ms; same image {same}/{checked} "
-                 f"checked{' (bytes)' if fmt == 'jpg' else ' (pixels)'}; aim 1.03")
-        hits_before, hits_after = hits_before or 0, cache_count(gateway.stats(), "hits") or 0
-        if hits_after - hits_before:
-            notes += f" — {hits_after - hits_before} CACHE HITS"
-        if same != checked:
-            notes += " — IMAGES DIFFER"
-        rows.append(Row(1, f"miss overhead, {label}", f"{g_med:.2f} ms", f"{d_med:.2f} ms (GetMap)", ratio,
-                        "≤ 1.10", _ratio_verdict(ratio, 1.10, False) if same == checked else "FAIL", notes,
-                        {"gateway_ms": gateway_ms, "direct_ms": direct_ms, "bare_ms": bare_ms, "number": number}))
-    floor.stop()
+    try:
+        for number, (size, fmt, label) in enumerate([(256, "png", "256² PNG"), (1024, "jpg", "1024² JPEG")]):
+            rows.append(_miss_row(env, recorded, gateway, floors, number, size, fmt, label))
+    finally:
+        for _, helper in floors:
+            helper.stop()
     return rows
+
+
+def _miss_row(env: Env, recorded: BenchGateway, gateway: BenchGateway, floors: list[tuple[str, Helper]],
+              number: int, size: int, fmt: str, label: str) -> Row:
+    sizes = env.sizes
+    count = sizes.latency_warmup + sizes.latency_n
+    boxes = [env.random_bbox(LATENCY_SIDE, LATENCY_SIDE) for _ in range(count)]
+    # Learn the exact GetMap arcbridge sends for each box from a recorded twin of the gateway.
+    capture = Client(recorded.port)
+    before = len(env.recorder.get_json("/__bench/log"))
+    for box in boxes:
+        _ok(*capture.get(export_path(box, size, fmt))[1:], what="capture")
+    capture.close()
+    getmaps = [p for p in env.recorder.get_json(f"/__bench/log?since={before}") if "REQUEST=GetMap" in p]
+    if len(getmaps) != count:
+        raise RuntimeError(f"expected {count} GetMaps from the recorded gateway, saw {len(getmaps)}")
+    hits_before = cache_count(gateway.stats(), "hits")
+    # Sides: 0 direct, 1 arcbridge, then the floors; each gets the same image in turn, in rotating order.
+    names = ["direct GetMap", "arcbridge export", *(name for name, _ in floors)]
+    clients = [Client(env.backend_port or 80), Client(gateway.port), *(Client(h.port) for _, h in floors)]
+    times: list[list[float]] = [[] for _ in clients]
+    cpu_before = 0.0
+    same = 0
+    for i, (box, getmap) in enumerate(zip(boxes, getmaps, strict=True)):
+        paths = [getmap, export_path(box, size, fmt), *(getmap for _ in floors)]
+        order = list(range(len(clients)))
+        order = order[i % len(order):] + order[:i % len(order)]  # each side takes each place in turn
+        bodies: dict[int, bytes] = {}
+        for side in order:
+            ms, status, ctype, body = clients[side].get(paths[side])
+            _ok(status, ctype, body, names[side])
+            times[side].append(ms)
+            bodies[side] = body
+        if i < sizes.latency_warmup:
+            cpu_before = cpu_seconds(gateway.pids())
+            for series in times:
+                series.clear()
+            continue
+        if i < sizes.latency_warmup + 5 or fmt == "jpg":
+            d_body, g_body = bodies[0], bodies[1]
+            if d_body == g_body or (fmt == "png" and np.array_equal(_pixels(d_body), _pixels(g_body))):
+                same += 1
+    direct_ms, gateway_ms = times[0], times[1]
+    cpu_us = (cpu_seconds(gateway.pids()) - cpu_before) / len(gateway_ms) * 1e6
+    for client in clients:
+        client.close()
+    checked = sizes.latency_n if fmt == "jpg" else min(5, sizes.latency_n)
+    d_med, g_med = statistics.median(direct_ms), statistics.median(gateway_ms)
+
+    def paired(side: list[float]) -> tuple[float, float]:
+        # Each image against its own direct GetMap: render times differ from extent to extent, and the ratio of two
+        # medians of such spread-out samples can land on different extents (it once read 0.86).
+        return (statistics.median(s / d for s, d in zip(side, direct_ms, strict=True)),
+                statistics.median(s - d for s, d in zip(side, direct_ms, strict=True)))
+
+    ratio, overhead = paired(gateway_ms)
+    floor_notes = "; ".join(f"{name} {statistics.median(series):.2f} ms, ratio {paired(series)[0]:.2f}, "
+                            f"{paired(series)[1]:+.2f} ms"
+                            for name, series in zip(names[2:], times[2:], strict=True))
+    notes = (f"{len(gateway_ms)} distinct extents, sides rotated; ratio = median over images of arcbridge ÷ "
+             f"direct (ratio of the medians {g_med / d_med:.2f}); paired overhead {overhead:+.2f} ms "
+             f"(gateway CPU {cpu_us:.0f} µs/request); p90 {_p90(gateway_ms):.1f} vs {_p90(direct_ms):.1f} ms; "
+             f"floors, proxies with no logic on the same GetMaps — {floor_notes}; same image {same}/{checked} "
+             f"checked{' (bytes)' if fmt == 'jpg' else ' (pixels)'}; aim 1.03")
+    hits_before, hits_after = hits_before or 0, cache_count(gateway.stats(), "hits") or 0
+    if hits_after - hits_before:
+        notes += f" — {hits_after - hits_before} CACHE HITS"
+    if same != checked:
+        notes += " — IMAGES DIFFER"
+    details: dict[str, Any] = {"gateway_ms": gateway_ms, "direct_ms": direct_ms, "number": number}
+    details.update({f"floor_ms:{name}": series for name, series in zip(names[2:], times[2:], strict=True)})
+    return Row(1, f"miss overhead, {label}", f"{g_med:.2f} ms", f"{d_med:.2f} ms (GetMap)", ratio, "≤ 1.10",
+               _ratio_verdict(ratio, 1.10, False) if same == checked else "FAIL", notes, details)
 
 
 def _p90(values: list[float]) -> float:
