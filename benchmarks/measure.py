@@ -88,8 +88,8 @@ class Env:
             self._helpers.append(self._recorder)
         return self._recorder
 
-    def helper(self, module: str, args: list[str]) -> Helper:
-        helper = Helper(module, args, self.workdir)
+    def helper(self, module: str, args: list[str], ready_path: str = "/") -> Helper:
+        helper = Helper(module, args, self.workdir, ready_path)
         self._helpers.append(helper)
         return helper
 
@@ -209,7 +209,7 @@ and the medians compare like with like."""
 FLOORS = (
     ("bare aiohttp proxy", "benchmarks.bare_proxy", ["--client", "aiohttp"], "/"),
     ("aiohttp server + arcbridge's backend client", "benchmarks.bare_proxy", ["--client", "arcbridge"], "/"),
-    ("nginx reverse proxy", "benchmarks.nginx_proxy", [], "/__ready"),
+    ("nginx reverse proxy", "benchmarks.nginx_proxy", ["--run-dir", "{workdir}/nginx-proxy"], "/__ready"),
 )
 """Proxies with no logic on the same GetMaps (benchmarks/bare_proxy.py, benchmarks/nginx_proxy.py): what a hop alone
 costs on this machine with aiohttp on both sides, with aiohttp in front of arcbridge's backend client (so the rest of
@@ -221,7 +221,8 @@ def miss_overhead(env: Env) -> list[Row]:
     recorded = env.gateway("recorded", recorded=True)
     gateway = env.gateway("direct")
     upstream = f"http://127.0.0.1:{env.backend_port or 80}"
-    floors = [(label, Helper(module, ["--upstream", upstream, *args], env.workdir, ready))
+    floors = [(label, env.helper(module, ["--upstream", upstream, *(a.format(workdir=env.workdir) for a in args)],
+                                 ready))
               for label, module, args, ready in FLOORS]
     rows = []
     try:
@@ -287,9 +288,9 @@ def _miss_row(env: Env, recorded: BenchGateway, gateway: BenchGateway, floors: l
                 statistics.median(s - d for s, d in zip(side, direct_ms, strict=True)))
 
     ratio, overhead = paired(gateway_ms)
-    floor_notes = "; ".join(f"{name} {statistics.median(series):.2f} ms, ratio {paired(series)[0]:.2f}, "
-                            f"{paired(series)[1]:+.2f} ms"
-                            for name, series in zip(names[2:], times[2:], strict=True))
+    floor_notes = "; ".join(f"{name} {statistics.median(series):.2f} ms, ratio {floor_ratio:.2f}, {floor_extra:+.2f} ms"
+                            for name, series in zip(names[2:], times[2:], strict=True)
+                            for floor_ratio, floor_extra in [paired(series)])
     notes = (f"{len(gateway_ms)} distinct extents, sides rotated; ratio = median over images of arcbridge ÷ "
              f"direct (ratio of the medians {g_med / d_med:.2f}); paired overhead {overhead:+.2f} ms "
              f"(gateway CPU {cpu_us:.0f} µs/request); p90 {_p90(gateway_ms):.1f} vs {_p90(direct_ms):.1f} ms; "

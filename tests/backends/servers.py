@@ -93,6 +93,14 @@ http {{
 }}
 """
 
+def nginx_user_line() -> str:
+    """The ``user`` directive that keeps nginx's workers as this user: run as root, nginx would make them nobody, who
+    cannot reach the private run directory and its sockets."""
+    if os.geteuid() != 0:
+        return ""
+    return f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+
+
 _subreaper_set = False
 
 
@@ -287,9 +295,7 @@ class FastCgiBackend:
             raise BackendError(f"spawn-fcgi failed ({proc.returncode}) for {self.binary}\n{self.logs()}")
 
     def _nginx_conf(self) -> str:
-        user_line = ""
-        if os.geteuid() == 0:  # else the workers run as nobody and get EACCES on the socket
-            user_line = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+        user_line = nginx_user_line()
         extra = "\n".join(f'      fastcgi_param {k} "{v}";' for k, v in self.fastcgi_params().items())
         return NGINX_CONF.format(user_line=user_line, run=self.run_dir, host=self.host, port=self.port,
                                  extra_params=extra)  # fmt: skip
