@@ -11,47 +11,18 @@ from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
 from proxy.cache import Cache
 from proxy.settings import ServiceSettings, Settings
-from translators.arcgis.export import ServiceContext
 from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
-from translators.arcgis.layers import LayerTree
-from translators.crs import SpatialRef, from_ogc_code, resolve_sr, wgs84_bbox_to
-from translators.errors import BackendError, NotFound
-from translators.ogc.flavors import Flavor
+from translators.arcgis.map_context import ServiceContext, build_context
+from translators.errors import NotFound
 from translators.ogc.wcs import CoverageDescription, getcoverage_params, snap_to_grid
-from translators.ogc.wms import WmsCapabilities, union_bbox
+from translators.ogc.wms import WmsCapabilities
 from translators.raster.io import band_statistics, file_nodata, read_geotiff
 from translators.timeutil import parse_iso
-
-
-def _service_sr(configured: int | str | None, caps: WmsCapabilities) -> SpatialRef:
-    if configured is not None:
-        return resolve_sr(configured, "spatialReference")
-    for code in caps.root.crs:
-        try:
-            return from_ogc_code(code)
-        except ValueError:
-            continue
-    raise BackendError("The backend's capabilities offer no usable spatial reference.")
 
 
 def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
     """How long this service's answers are cached (0: not cached)."""
     return settings.cache_ttl if settings.cache_ttl is not None else cache.settings.ttl
-
-
-def build_context(settings: ServiceSettings, caps: WmsCapabilities, flavor: Flavor) -> ServiceContext:
-    """Derive the map service (SR, layer ids, extent, limits) from the backend's capabilities."""
-    sr = _service_sr(settings.spatial_reference, caps)
-    tree = LayerTree.build(caps, settings.layers, settings.hidden_layers, flavor.capabilities_top_first)
-    boxes = [layer.wgs84_bbox for layer in tree.layers if layer.wgs84_bbox and layer.parent_id == -1]
-    wgs84 = union_bbox([b for b in boxes if b]) or caps.root.wgs84_bbox or (-180.0, -90.0, 180.0, 90.0)
-    extent = wgs84_bbox_to(wgs84, sr) or wgs84_bbox_to((-180.0, -90.0, 180.0, 90.0), sr)
-    if extent is None:
-        raise BackendError("The service extent cannot be expressed in the service's spatial reference.")
-    max_width = min(settings.max_image_width, caps.max_width or settings.max_image_width)
-    max_height = min(settings.max_image_height, caps.max_height or settings.max_image_height)
-    return ServiceContext(sr=sr, tree=tree, caps=caps, flavor=flavor, max_width=max_width, max_height=max_height,
-                          full_extent=extent)
 
 
 class MapService:

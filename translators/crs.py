@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -20,12 +21,15 @@ from typing import Any
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
-from translators.errors import InvalidParameter
+from translators.errors import InvalidParameter, UnsupportedParameter
 
 __all__ = [
     "WEB_MERCATOR_WKIDS",
     "SpatialRef",
+    "best_offered",
+    "first_usable",
     "from_ogc_code",
+    "offered_code",
     "ogc_bbox_order",
     "resolve_sr",
     "transform_bbox",
@@ -200,6 +204,44 @@ def from_ogc_code(code: str) -> SpatialRef:
     number = _int_code(ident, code)
     base = _from_wkid(number)
     return replace(base, ogc_code=advertised)
+
+
+def offered_code(sr: SpatialRef, codes: Sequence[str]) -> str | None:
+    """The code under which a server offering ``codes`` knows ``sr`` (its own spelling), or None."""
+    if sr.ogc_code and sr.ogc_code in codes:
+        return sr.ogc_code
+    for code in codes:
+        try:
+            candidate = from_ogc_code(code)
+        except ValueError:
+            continue
+        if candidate.same_as(sr):
+            return code
+    return None
+
+
+def best_offered(wanted: SpatialRef, codes: Sequence[str], service_sr: SpatialRef,
+                 parameter: str = "imageSR") -> tuple[str, SpatialRef]:
+    """The SR to fetch in when the server does not offer ``wanted`` (as MapProxy's ``SupportedSRS`` picks one): the
+    service's own SR, else WGS 84, else Web Mercator, else the first usable code it offers; the picture is then
+    warped locally."""
+    preferred = [c for c in (offered_code(service_sr, codes), "EPSG:4326", "EPSG:3857") if c and c in codes]
+    for code in [*preferred, *codes]:
+        try:
+            return code, from_ogc_code(code)
+        except ValueError:
+            continue
+    raise UnsupportedParameter(parameter, "the backend offers no usable spatial reference")
+
+
+def first_usable(codes: Sequence[str]) -> SpatialRef | None:
+    """The first of a server's CRS codes that resolves (a service's default SR), or None."""
+    for code in codes:
+        try:
+            return from_ogc_code(code)
+        except ValueError:
+            continue
+    return None
 
 
 def _from_json(obj: dict[Any, Any]) -> SpatialRef:

@@ -205,6 +205,20 @@ def rotate_rgba(src: RGBA, angle_deg: float, out_size: tuple[int, int], resampli
     return np.asarray(rotated, dtype=np.uint8).copy()
 
 
+def composite_rgba(images: list[RGBA]) -> RGBA:
+    """Alpha-composite RGBA images of one size, the first at the bottom (layers drawn by separate GetMaps)."""
+    out = images[0].astype(np.float32) / 255.0
+    for image in images[1:]:
+        top = image.astype(np.float32) / 255.0
+        alpha_top = top[..., 3:4]
+        alpha_out = alpha_top + out[..., 3:4] * (1 - alpha_top)
+        rgb = (top[..., :3] * alpha_top + out[..., :3] * out[..., 3:4] * (1 - alpha_top)) / np.maximum(alpha_out,
+                                                                                                        1e-6)
+        out = np.concatenate([rgb, alpha_out], axis=-1)
+    result: RGBA = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    return result
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Encoding
 
@@ -379,6 +393,14 @@ def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
+
+
+def encode_pdf(rgba: RGBA, dpi: float) -> bytes:
+    """A one-page PDF holding the image as a raster (composited on white) at ``dpi``."""
+    rgb = encode_image(rgba, "png24", False)[0]
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(rgb)).convert("RGB").save(buffer, "PDF", resolution=dpi)
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -13,9 +13,15 @@ from proxy.cache import cache_key
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import ImageService
-from translators.arcgis.export import kmz_params
+from translators.arcgis.formats import KMZ_CONTENT_TYPE, kmz_params, parse_output, shown_in_browser
 from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
-from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
+from translators.arcgis.imageservice import (
+    export_image_result,
+    identify_result,
+    key_properties,
+    service_info,
+    statistics,
+)
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
 from translators.imaging import make_kmz
@@ -24,7 +30,6 @@ from translators.ogc.wcs import getcoverage_params, snap_to_grid
 from translators.params import Params
 from translators.raster.pipeline import download_file, export_image, identify_values
 
-EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
 THUMBNAIL = 200
 
 
@@ -62,9 +67,7 @@ async def stats(service: ImageService, params: Params) -> web.Response:
 async def export_image_op(service: ImageService, params: Params, outputs: OutputStore,
                           run_cpu: Callable[..., Any], base_url: str, url: str | None) -> web.Response:
     """``…/ImageServer/exportImage``."""
-    fmt = (params.get("f") or "html").lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
+    fmt = parse_output(params)
     ctx = await service.context()
     if fmt == "image":
         image_plan = plan_export_image(params, ctx)
@@ -84,7 +87,7 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
     if fmt == "kmz":
         x0, y0, x1, y1 = plan.extent
         kmz = await run_cpu(make_kmz, data, extension, y1, y0, x1, x0, service.settings.short_name)
-        return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
+        return web.Response(body=kmz, content_type=KMZ_CONTENT_TYPE,
                             headers={"Content-Disposition": "attachment; filename=exportImage.kmz"})
     name = await outputs.put(data, content_type, extension)
     href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
@@ -92,7 +95,7 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
     if fmt in ("json", "pjson"):
         return json_response(result, params, pretty=fmt == "pjson")
     extra = ""
-    if extension in ("png", "jpg", "gif", "bmp"):
+    if shown_in_browser(extension):
         extra = f"<p><img src='{html.escape(href)}' alt='exported image' style='border:1px solid #ccc'></p>"
     return respond(result, params, f"{service.settings.name}: exportImage", extra_html=extra)
 
@@ -103,21 +106,7 @@ async def identify(service: ImageService, params: Params, run_cpu: Callable[...,
     plan = plan_identify(params, ctx)
     body = await _fetch(service, plan.fetch)
     values = await run_cpu(identify_values, ctx, plan, body)
-    if values is None:
-        value = "NoData"
-    else:
-        value = " ".join(str(int(v)) if float(v).is_integer() else f"{v:.10g}" for v in values)
-    raster = plan.fetch.raster if plan.fetch is not None else None
-    data = {
-        "objectId": raster.id if raster is not None else 0,
-        "name": "Pixel",
-        "value": value,
-        "location": {"x": plan.location[0], "y": plan.location[1],
-                     "spatialReference": plan.location_sr.to_json()},
-        "properties": {"Values": [value]} if raster is not None else None,
-        "catalogItems": None,
-        "catalogItemVisibilities": [],
-    }
+    data = identify_result(plan, values)
     return respond(data, params, f"{service.settings.name}: identify")
 
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 import asyncio
 import gzip
 import html
-import io
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from aiohttp import web
-from PIL import Image
 
 from proxy.answers import answer, cached_image
 from proxy.cache import cache_key
 from proxy.outputs import OutputStore
 from proxy.respond import json_response, respond
 from proxy.services import MapService
-from translators.arcgis.export import ExportPlan, answer_key_params, kmz_params, plan_export
+from translators.arcgis.export import ExportPlan, answer_key_params, assemble_export, plan_export
+from translators.arcgis.formats import KMZ_CONTENT_TYPE, kmz_params, parse_output
 from translators.arcgis.mapservice import export_result, layer_info, service_info
-from translators.errors import InvalidParameter, NotFound
-from translators.imaging import decode_image, encode_image, make_kmz, rotate_rgba, warp_rgba
+from translators.errors import NotFound
+from translators.imaging import make_kmz
 from translators.params import Params
-
-EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
 
 
 async def root(service: MapService, params: Params) -> web.Response:
@@ -56,47 +52,6 @@ async def layer(service: MapService, layer_id: str, params: Params) -> web.Respo
     return respond(data, params, f"{service.settings.name} layer {number}")
 
 
-def _composite(images: list[np.ndarray]) -> np.ndarray:
-    """Alpha-composite RGBA images, the first at the bottom."""
-    out = images[0].astype(np.float32) / 255.0
-    for image in images[1:]:
-        top = image.astype(np.float32) / 255.0
-        alpha_top = top[..., 3:4]
-        alpha_out = alpha_top + out[..., 3:4] * (1 - alpha_top)
-        rgb = (top[..., :3] * alpha_top + out[..., :3] * out[..., 3:4] * (1 - alpha_top)) / np.maximum(alpha_out,
-                                                                                                        1e-6)
-        out = np.concatenate([rgb, alpha_out], axis=-1)
-    result: np.ndarray = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
-    return result
-
-
-def _assemble(plan: ExportPlan, bodies: list[bytes]) -> tuple[bytes, str]:
-    """CPU part of an export: decode, composite, warp, rotate, encode (runs in an executor)."""
-    if bodies:
-        images = [decode_image(body) for body in bodies]
-        image = images[0] if len(images) == 1 else _composite(images)
-    else:
-        image = np.zeros((plan.render_height, plan.render_width, 4), dtype=np.uint8)
-    if plan.warp:
-        fetch = plan.fetches[0]
-        image = warp_rgba(image, fetch.bbox, fetch.sr, plan.render_extent, plan.sr,
-                          (plan.render_width, plan.render_height))
-    if plan.local_rotation:
-        image = rotate_rgba(image, plan.local_rotation, (plan.width, plan.height))
-    name = plan.format.name
-    if name == "pdf":
-        return _pdf(image, plan), plan.format.content_type
-    data, content_type = encode_image(image, name, plan.transparent)
-    return data, content_type
-
-
-def _pdf(image: np.ndarray, plan: ExportPlan) -> bytes:
-    rgb = encode_image(image, "png24", False)[0]
-    buffer = io.BytesIO()
-    Image.open(io.BytesIO(rgb)).convert("RGB").save(buffer, "PDF", resolution=plan.dpi)
-    return buffer.getvalue()
-
-
 async def render(service: MapService, plan: ExportPlan, run_cpu: Callable[..., Any]) -> tuple[bytes, str]:
     """Produce the exported image bytes and content type."""
     backend = service.backend
@@ -106,16 +61,14 @@ async def render(service: MapService, plan: ExportPlan, run_cpu: Callable[..., A
             body = await run_cpu(gzip.compress, body)
         return body, plan.format.content_type
     bodies = [body for body, _ in await asyncio.gather(*(backend.get_map(q) for q in plan.fetches))]
-    result: tuple[bytes, str] = await run_cpu(_assemble, plan, bodies)
+    result: tuple[bytes, str] = await run_cpu(assemble_export, plan, bodies)
     return result
 
 
 async def export(service: MapService, params: Params, request: web.Request, outputs: OutputStore,
                  run_cpu: Callable[..., Any], base_url: str) -> web.Response:
     """``…/MapServer/export``."""
-    fmt = (params.get("f") or "html").lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidParameter("f", f"'{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
+    fmt = parse_output(params)
     ctx = await service.context()
     if fmt == "image" and (params.get("format") or "").lower() != "svgz":
         image_plan = plan_export(params, ctx)
@@ -140,7 +93,7 @@ async def export(service: MapService, params: Params, request: web.Request, outp
     if fmt == "kmz":
         x0, y0, x1, y1 = plan.extent
         kmz = await run_cpu(make_kmz, body, plan.format.extension, y1, y0, x1, x0, service.settings.short_name)
-        return web.Response(body=kmz, content_type="application/vnd.google-earth.kmz",
+        return web.Response(body=kmz, content_type=KMZ_CONTENT_TYPE,
                             headers={"Content-Disposition": "attachment; filename=export.kmz"})
     name = await outputs.put(body, content_type, plan.format.extension)
     href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from proxy.services import build_context
 from proxy.settings import parse_settings
-from translators.arcgis.export import ExportPlan, ServiceContext, answer_key_params, plan_export
+from translators.arcgis.export import ExportPlan, answer_key_params, plan_export
+from translators.arcgis.map_context import ServiceContext, build_context
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.ogc.flavors import FLAVORS
 from translators.ogc.getmap import getmap_params

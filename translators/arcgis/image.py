@@ -15,7 +15,7 @@ from typing import Any
 
 from rasterio.enums import Resampling
 
-from translators.arcgis.export import adjust_aspect, fit_to_limits, parse_bbox, parse_size
+from translators.arcgis.view import adjust_aspect, parse_bbox, requested_box, requested_size
 from translators.crs import SpatialRef, resolve_sr, transform_bbox, transform_point
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.ogc.wcs import CoverageDescription, snap_to_grid
@@ -130,11 +130,6 @@ def answer_key_params(plan: ImagePlan) -> list[tuple[str, str]]:
     ]
 
 
-def _sr_param(params: Params, name: str, default: SpatialRef) -> SpatialRef:
-    text = params.get(name)
-    return resolve_sr(text, name) if text else default
-
-
 def parse_band_ids(text: str | None, band_count: int, parameter: str = "bandIds") -> tuple[int, ...] | None:
     """``bandIds=2,1,0`` (0-based); ``[2,1,0]`` is accepted too."""
     if text is None:
@@ -247,22 +242,32 @@ def fetch_for(ctx: ImageContext, raster: CatalogRaster, target: BBox, sr: Spatia
     return Fetch(raster, bbox, columns, rows, bands)
 
 
+def _compression(params: Params) -> tuple[int | None, int | None, float | None]:
+    """``compressionQuality`` (0 to 100), ``lercVersion`` (1 or 2) and ``compressionTolerance`` (not negative)."""
+    quality = params.get("compressionQuality")
+    quality_value = None
+    if quality is not None:
+        quality_value = int(parse_float(quality, "compressionQuality"))
+        if not 0 <= quality_value <= 100:
+            raise InvalidParameter("compressionQuality", "must be between 0 and 100")
+    lerc = params.get("lercVersion")
+    lerc_version = None
+    if lerc is not None:
+        if lerc.strip() not in ("1", "2"):
+            raise InvalidParameter("lercVersion", "must be 1 or 2")
+        lerc_version = int(lerc)
+    tolerance = params.get("compressionTolerance")
+    tolerance_value = parse_float(tolerance, "compressionTolerance") if tolerance is not None else None
+    if tolerance_value is not None and tolerance_value < 0:
+        raise InvalidParameter("compressionTolerance", "must not be negative")
+    return quality_value, lerc_version, tolerance_value
+
+
 def plan_export_image(params: Params, ctx: ImageContext) -> ImagePlan:
     """Turn exportImage parameters into a plan; anything malformed or not honourable is a 400 naming it."""
     _common(params, ctx)
-    bbox_text = params.get("bbox")
-    if bbox_text is None:
-        bbox: BBox = ctx.extent
-        env_sr: Any = None
-        bbox_sr = ctx.sr
-    else:
-        bbox, env_sr = parse_bbox(bbox_text)
-        bbox_sr = _sr_param(params, "bboxSR", resolve_sr(env_sr, "bbox") if env_sr is not None else ctx.sr)
-    image_sr = _sr_param(params, "imageSR", ctx.sr)
-    if not bbox_sr.same_as(image_sr):
-        bbox = transform_bbox(bbox, bbox_sr, image_sr)
-    width, height = parse_size(params.get("size"))
-    width, height = fit_to_limits(width, height, ctx.max_width, ctx.max_height)
+    bbox, image_sr = requested_box(params, ctx.sr, default=ctx.extent)
+    width, height = requested_size(params, ctx.max_width, ctx.max_height)
     if parse_bool(params.get("adjustAspectRatio") or "true", "adjustAspectRatio"):
         bbox = adjust_aspect(bbox, width, height)
     if parse_bool(params.get("validateExtent") or "false", "validateExtent"):
@@ -285,22 +290,7 @@ def plan_export_image(params: Params, ctx: ImageContext) -> ImagePlan:
     if bands is not None:
         bands = tuple(sorted(set(bands)))
     fetch = fetch_for(ctx, raster, bbox, image_sr, width, height, bands) if raster is not None else None
-    quality = params.get("compressionQuality")
-    quality_value = None
-    if quality is not None:
-        quality_value = int(parse_float(quality, "compressionQuality"))
-        if not 0 <= quality_value <= 100:
-            raise InvalidParameter("compressionQuality", "must be between 0 and 100")
-    lerc = params.get("lercVersion")
-    lerc_version = None
-    if lerc is not None:
-        if lerc.strip() not in ("1", "2"):
-            raise InvalidParameter("lercVersion", "must be 1 or 2")
-        lerc_version = int(lerc)
-    tolerance = params.get("compressionTolerance")
-    tolerance_value = parse_float(tolerance, "compressionTolerance") if tolerance is not None else None
-    if tolerance_value is not None and tolerance_value < 0:
-        raise InvalidParameter("compressionTolerance", "must not be negative")
+    quality_value, lerc_version, tolerance_value = _compression(params)
     pixel_type = params.get("pixelType")
     return ImagePlan(
         extent=bbox, sr=image_sr, width=width, height=height, fetch=fetch, band_ids=band_ids,

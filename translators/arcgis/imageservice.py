@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from translators.arcgis.image import ImageContext, ImagePlan, time_info
+from translators.arcgis.image import IdentifyPlan, ImageContext, ImagePlan, time_info
 from translators.arcgis.mapservice import CURRENT_VERSION, envelope
 from translators.crs import resolve_sr, transform_bbox
 from translators.errors import InvalidParameter
@@ -54,6 +54,23 @@ def service_info(ctx: ImageContext, description: str | None, copyright_text: str
         "maxValues": [s.maximum for s in stats],
         "meanValues": [s.mean for s in stats],
         "stdvValues": [s.stddev for s in stats],
+        **_capabilities(ctx),
+    }
+    if ctx.nodata:
+        info["noDataValue"] = ctx.nodata[0]
+        info["noDataValues"] = [ctx.nodata[0]] * ctx.band_count if len(ctx.nodata) == 1 else list(ctx.nodata)
+    else:
+        info["noDataValue"] = None
+        info["noDataValues"] = []
+    times = time_info(ctx)
+    if times is not None:
+        info["timeInfo"] = times
+    return info
+
+
+def _capabilities(ctx: ImageContext) -> dict[str, Any]:
+    """The root resource's fields on what the service can do (mostly fixed for a WCS-backed service)."""
+    return {
         "objectIdField": "OBJECTID",
         "fields": [],
         "capabilities": "Image,Metadata,Download",
@@ -90,16 +107,6 @@ def service_info(ctx: ImageContext, description: str | None, copyright_text: str
         "advancedQueryCapabilities": {},
         "spatialReferenceWgs84Extent": wgs84_extent(ctx),
     }
-    if ctx.nodata:
-        info["noDataValue"] = ctx.nodata[0]
-        info["noDataValues"] = [ctx.nodata[0]] * ctx.band_count if len(ctx.nodata) == 1 else list(ctx.nodata)
-    else:
-        info["noDataValue"] = None
-        info["noDataValues"] = []
-    times = time_info(ctx)
-    if times is not None:
-        info["timeInfo"] = times
-    return info
 
 
 def wgs84_extent(ctx: ImageContext) -> dict[str, Any] | None:
@@ -129,3 +136,21 @@ def statistics(ctx: ImageContext) -> dict[str, Any]:
 def export_image_result(plan: ImagePlan, href: str) -> dict[str, Any]:
     """The JSON answer of exportImage with f=json."""
     return {"href": href, "width": plan.width, "height": plan.height, "extent": envelope(plan.extent, plan.sr)}
+
+
+def identify_result(plan: IdentifyPlan, values: list[float] | None) -> dict[str, Any]:
+    """The JSON answer of identify: the value(s) of the cell under the point, ``NoData`` where there is none."""
+    if values is None:
+        value = "NoData"
+    else:
+        value = " ".join(str(int(v)) if float(v).is_integer() else f"{v:.10g}" for v in values)
+    raster = plan.fetch.raster if plan.fetch is not None else None
+    return {
+        "objectId": raster.id if raster is not None else 0,
+        "name": "Pixel",
+        "value": value,
+        "location": {"x": plan.location[0], "y": plan.location[1], "spatialReference": plan.location_sr.to_json()},
+        "properties": {"Values": [value]} if raster is not None else None,
+        "catalogItems": None,
+        "catalogItemVisibilities": [],
+    }

@@ -63,53 +63,16 @@ class LayerTree:
         Drawing order: a configured list is read top first (ArcGIS table-of-contents order); a capabilities document
         is read as ``top_first`` says for this flavour of server.
         """
-        entries: list[tuple[WmsLayer, int]] = []  # (layer, parent index) in id order
         if configured:
-            seen: set[str] = set()
-            for name in configured:
-                layer = caps.layer(name)
-                if layer is None:
-                    raise BackendError(f"Layer '{name}' configured for this service is not in the backend's "
-                                       "capabilities.")
-                if name in seen:
-                    raise BackendError(f"Layer '{name}' is configured twice.")
-                seen.add(name)
-                entries.append((layer, -1))
-            queue = list(range(len(entries)))
-            for index in queue:
-                layer = entries[index][0]
-                for child in layer.children:
-                    entries.append((child, index))
-                    queue.append(len(entries) - 1)
+            entries = _configured_entries(caps, configured)
             draw_top_first = True
         else:
-            def visit(layer: WmsLayer, parent: int) -> None:
-                for child in layer.children:
-                    entries.append((child, parent))
-                    visit(child, len(entries) - 1)
-
-            if caps.root.name is None or caps.root.children:
-                visit(caps.root, -1)
-            if not entries:
-                entries.append((caps.root, -1))
+            entries = _document_entries(caps)
             draw_top_first = top_first
-
-        # Drawing rank: a depth-first walk with each level read bottom first.  A configured list is top first;
-        # sub-layers keep the order the backend's document implies.
         children: dict[int, list[int]] = {}
         for index, (_, parent) in enumerate(entries):
             children.setdefault(parent, []).append(index)
-        order: list[int] = []
-
-        def walk(parent: int) -> None:
-            level = children.get(parent, [])
-            reverse = draw_top_first if parent == -1 else top_first
-            for index in (reversed(level) if reverse else level):
-                order.append(index)
-                walk(index)
-
-        walk(-1)
-        rank = {index: position for position, index in enumerate(order)}
+        rank = _draw_ranks(children, draw_top_first, top_first)
         hidden_set = set(hidden)
         layers = [
             MapLayer(
@@ -137,6 +100,15 @@ class LayerTree:
         for sub in self.by_id[layer_id].sub_ids:
             out.append(sub)
             out.extend(self.descendants(sub))
+        return out
+
+    def ancestors(self, layer_id: int) -> list[int]:
+        """Return the ids above a layer, nearest first."""
+        out: list[int] = []
+        current = self.by_id.get(self.by_id[layer_id].parent_id)
+        while current is not None:
+            out.append(current.id)
+            current = self.by_id.get(current.parent_id)
         return out
 
     def default_visible(self) -> set[int]:
@@ -201,3 +173,61 @@ class LayerTree:
         """The requestable layers to draw, bottom first: visible leaves with a WMS name."""
         leaves = [self.by_id[i] for i in visible if not self.by_id[i].sub_ids and self.by_id[i].wms.name]
         return sorted(leaves, key=lambda layer: layer.draw_rank)
+
+
+Entries = list[tuple[WmsLayer, int]]  # (WMS layer, parent index) in ArcGIS id order
+
+
+def _configured_entries(caps: WmsCapabilities, configured: Sequence[str]) -> Entries:
+    """The configured layers (ids 0..n-1), then their sub-layers breadth first."""
+    entries: Entries = []
+    seen: set[str] = set()
+    for name in configured:
+        layer = caps.layer(name)
+        if layer is None:
+            raise BackendError(f"Layer '{name}' configured for this service is not in the backend's "
+                               "capabilities.")
+        if name in seen:
+            raise BackendError(f"Layer '{name}' is configured twice.")
+        seen.add(name)
+        entries.append((layer, -1))
+    queue = list(range(len(entries)))
+    for index in queue:
+        layer = entries[index][0]
+        for child in layer.children:
+            entries.append((child, index))
+            queue.append(len(entries) - 1)
+    return entries
+
+
+def _document_entries(caps: WmsCapabilities) -> Entries:
+    """Every layer under the root in document order (depth first); a lone root layer is the only one."""
+    entries: Entries = []
+
+    def visit(layer: WmsLayer, parent: int) -> None:
+        for child in layer.children:
+            entries.append((child, parent))
+            visit(child, len(entries) - 1)
+
+    if caps.root.name is None or caps.root.children:
+        visit(caps.root, -1)
+    if not entries:
+        entries.append((caps.root, -1))
+    return entries
+
+
+def _draw_ranks(children: dict[int, list[int]], draw_top_first: bool, top_first: bool) -> dict[int, int]:
+    """Drawing rank (0 at the bottom) of each entry: a depth-first walk with each level read bottom first.  The top
+    level is read as ``draw_top_first`` says (a configured list is top first); sub-layers keep the order the backend's
+    document implies (``top_first``)."""
+    order: list[int] = []
+
+    def walk(parent: int) -> None:
+        level = children.get(parent, [])
+        reverse = draw_top_first if parent == -1 else top_first
+        for index in (reversed(level) if reverse else level):
+            order.append(index)
+            walk(index)
+
+    walk(-1)
+    return {index: position for position, index in enumerate(order)}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from translators.arcgis.export import FORMATS, ExportPlan, ServiceContext
+from translators.arcgis.export import ExportPlan
+from translators.arcgis.formats import FORMATS
 from translators.arcgis.layers import LayerTree, MapLayer
+from translators.arcgis.map_context import ServiceContext
 from translators.crs import SpatialRef, wgs84_bbox_to
 from translators.ogc.wms import BBox, WmsCapabilities
 from translators.timeutil import TimeExtent, to_epoch_ms
