@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from proxy.cache.fast import FastPath
 from proxy.cache.keys import PREFIX, Entry, make_entry
 from proxy.cache.memory import MemoryTier
 from proxy.cache.shared import RedisTier
@@ -36,13 +37,14 @@ def mark_stale(what: str) -> None:
 
 
 class Cache:
-    """Both tiers, coalescing and statistics."""
+    """Both tiers, coalescing, statistics, and the fast path for URLs answered from the memory tier."""
 
     def __init__(self, settings: CacheSettings) -> None:
         self.settings = settings
         self.stats = Stats()
         self.memory = MemoryTier(settings.memory_bytes, self._evicted)
         self.shared = RedisTier(settings.redis_url) if settings.redis_url else None
+        self.fast = FastPath(self.memory, self.stats)
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
 
     def _evicted(self) -> None:
