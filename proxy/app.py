@@ -64,8 +64,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
             response.headers["Access-Control-Allow-Headers"] = requested
-    elif request.method == "GET" and (fast := request.app[REGISTRY].fast.lookup(request.app[CACHE],
-                                                                                 request.path_qs)) is not None:
+    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
         response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:
         params: Params | None = None

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from proxy.answers import FastPath
 from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
 from proxy.cache import Cache
@@ -28,10 +27,9 @@ def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
 class MapService:
     """A MapServer service backed by a WMS."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache, fast: FastPath) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        self.fast = fast
         self.ttl = service_ttl(settings, cache)
         self.backend = WmsBackend(settings.backend, run_cpu, cache, settings.name.lower(), self.ttl)
         self._run_cpu = run_cpu
@@ -54,10 +52,9 @@ class MapService:
 class ImageService:
     """An ImageServer service backed by a WCS (one coverage, or one coverage per date)."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache, fast: FastPath) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        self.fast = fast
         self.ttl = service_ttl(settings, cache)
         namespace = settings.name.lower()
         self.backend = WcsBackend(settings.backend, run_cpu, cache, namespace, self.ttl, self.coverage_ids(),
@@ -138,14 +135,13 @@ class Registry:
     def __init__(self, settings: Settings, run_cpu: Callable[..., Any], cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        self.fast = FastPath()
         self.map_services: dict[str, MapService] = {}
         self.image_services: dict[str, ImageService] = {}
         for key, service in settings.services.items():
             if service.type == "MapServer":
-                self.map_services[key] = MapService(service, run_cpu, cache, self.fast)
+                self.map_services[key] = MapService(service, run_cpu, cache)
             else:
-                self.image_services[key] = ImageService(service, run_cpu, cache, self.fast)
+                self.image_services[key] = ImageService(service, run_cpu, cache)
 
     def folders(self) -> list[str]:
         """Folder names in configuration order, without duplicates."""

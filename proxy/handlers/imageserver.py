@@ -80,7 +80,7 @@ async def export_image_op(service: ImageService, params: Params, outputs: Output
         # Keyed by what the answer is made of, so every spelling of the same image shares the entry.
         key = cache_key(service.settings.name.lower(), "answer-exportImage", service.backend.identity,
                         answer_key_params(image_plan))
-        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, key, produce)
+        return await cached_image(service.cache, url, service.settings, service.ttl, key, produce)
     plan = plan_export_image(kmz_params(params) if fmt == "kmz" else params, ctx)
     body = await _fetch(service, plan.fetch)
     data, content_type, extension = await run_cpu(export_image, ctx, plan, body)

@@ -76,7 +76,7 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         if image_plan.passthrough:
             # The backend's bytes are the answer: one entry, keyed by the normalised GetMap itself.
             entry, status, key = await service.backend.map_entry(image_plan.fetches[0])
-            return answer(service.fast, url, service.settings, service.ttl, key, entry, status,
+            return answer(service.cache, url, service.settings, service.ttl, key, entry, status,
                           image_plan.format.content_type)
 
         async def produce() -> tuple[bytes, str]:
@@ -85,7 +85,7 @@ async def export(service: MapService, params: Params, request: web.Request, outp
         # A composed answer is keyed by what it is made of, so every spelling of the same picture shares it.
         key = cache_key(service.settings.name.lower(), "answer-export", service.backend.identity,
                         answer_key_params(image_plan, ctx.caps.version, ctx.flavor))
-        return await cached_image(service.cache, service.fast, url, service.settings, service.ttl, key, produce)
+        return await cached_image(service.cache, url, service.settings, service.ttl, key, produce)
     plan = plan_export(kmz_params(params) if fmt == "kmz" else params, ctx)
     body, content_type = await render(service, plan, run_cpu)
     if fmt == "image":  # only svgz comes here: its gzip body is not kept by the answer cache

@@ -131,6 +131,29 @@ async def test_stale_window_ends() -> None:
         await cache.fetch("k", "svc", 0.05, down)
 
 
+
+async def test_the_fast_path_is_the_caches_own() -> None:
+    cache = Cache(CacheSettings(memory_bytes=1_000_000))
+
+    async def ok() -> tuple[bytes, str]:
+        return b"png", "image/png"
+
+    entry, status = await cache.fetch("ab:svc:answer:1", "svc", 60, ok)
+    assert cache.fast.lookup("/a?x=1") is None  # not answered yet: not known
+    first = cache.fast.answer("/a?x=1", "ab:svc:answer:1", "svc", 60, entry, status, "public, max-age=60")
+    assert first.headers["X-Arcbridge-Cache"] == "miss"
+    hits = cache.stats.hits
+    again = cache.fast.lookup("/a?x=1")
+    assert again is not None and again.body == b"png" and again.headers["X-Arcbridge-Cache"] == "hit"
+    assert again.headers["Cache-Control"] == "public, max-age=60" and again.headers["ETag"] == entry.etag
+    assert cache.stats.hits == hits + 1 and cache.stats.by_namespace["svc"]["hits"] == hits + 1
+    cache.fast.answer("/b", "ab:svc:answer:1", "svc", 60, entry, "stale", "no-cache")
+    cache.fast.answer("/c", "ab:svc:answer:1", "svc", 0, entry, "miss", "no-cache")
+    cache.fast.answer(None, "ab:svc:answer:1", "svc", 60, entry, "miss", "no-cache")
+    assert cache.fast.lookup("/b") is None and cache.fast.lookup("/c") is None  # stale or uncached: not remembered
+    await cache.purge("svc")
+    assert cache.fast.lookup("/a?x=1") is None  # the entry is gone from memory: the full path answers
+
 @pytest.mark.parametrize(
     ("cache", "memory", "problem"),
     [({"memory": "64MB"}, 64 * 1024**2, None), ({"memory": "1.5GiB"}, int(1.5 * 1024**3), None),
