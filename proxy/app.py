@@ -8,20 +8,18 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import Any
 
 from aiohttp import web
 
-from proxy import heap
+from proxy import heap, routes
 from proxy.cache import Cache, etag_of, stale_sources
-from proxy.handlers import catalog, imageserver, mapserver
+from proxy.executor import CpuPool
+from proxy.handlers import catalog, imageserver, mapserver  # noqa: F401  (they register their operations)
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_response
-from proxy.services import ImageService, Registry
+from proxy.services import Registry
 from proxy.settings import Settings
-from translators.errors import ArcGISError, InvalidParameter, NotFound
+from translators.errors import ArcGISError, Forbidden, InvalidParameter, MethodNotAllowed, NotFound
 from translators.params import Params
 
 log = logging.getLogger("arcbridge")
@@ -29,9 +27,9 @@ log = logging.getLogger("arcbridge")
 SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", Registry)
 OUTPUTS = web.AppKey("outputs", OutputStore)
-EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+CPU = web.AppKey("cpu", CpuPool)
 CACHE = web.AppKey("cache", Cache)
-PARAMS = "arcbridge.params"
+PARAMS = web.RequestKey("params", Params)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -83,15 +81,10 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
             if isinstance(exc, InvalidParameter) and exc.parameter == "callback":
                 params = None
             response = error_response(exc, params)
+        except web.HTTPMove as exc:  # a redirect (e.g. / → /arcgis/rest/services) is an answer, not an error
+            response = web.Response(status=exc.status, headers={"Location": str(exc.location)})
         except web.HTTPException as exc:
-            if exc.status == 404:
-                response = error_response(NotFound(), params)
-            elif exc.status == 413:
-                response = error_response(InvalidParameter("body", "the request body is too large"), params)
-            else:
-                error = ArcGISError(exc.reason)
-                error.code = error.status = exc.status
-                response = error_response(error, params)
+            response = error_response(_http_error(exc), params)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -107,6 +100,19 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def _http_error(exc: web.HTTPException) -> ArcGISError:
+    """The ArcGIS error for what aiohttp refused before or outside a handler."""
+    if exc.status == 404:
+        return NotFound()
+    if exc.status == 405:
+        return MethodNotAllowed()
+    if exc.status == 413:
+        return InvalidParameter("body", "the request body is too large")
+    if 400 <= exc.status < 500:
+        return InvalidParameter("request", exc.reason)
+    return ArcGISError()
 
 
 def conditional(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -150,7 +156,8 @@ def base_url(request: web.Request) -> str:
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    """Route the ArcGIS REST tree; resource names match case-insensitively, trailing slashes are ignored."""
+    """Route the ArcGIS REST tree; resource names match case-insensitively, trailing slashes are ignored.  The
+    operations of each service type are found in the registry of :mod:`proxy.routes`."""
     params: Params = request[PARAMS]
     app = request.app
     registry = app[REGISTRY]
@@ -168,67 +175,28 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if lowered[0] != "services":
         raise NotFound()
     rest = segments[1:]
-    kinds = [i for i, s in enumerate(rest) if s.lower() in ("mapserver", "imageserver")]
-    if not kinds:
-        if not rest:
-            return catalog.services(registry, None, params)
-        if len(rest) == 1:
-            return catalog.services(registry, rest[0], params)
+    service_kinds = routes.kinds()
+    index = next((i for i, s in enumerate(rest) if s.lower() in service_kinds), None)
+    if index is None:
+        if len(rest) <= 1:
+            return catalog.services(registry, rest[0] if rest else None, params)
         raise NotFound()
-    index = kinds[0]
-    name = "/".join(rest[:index])
     kind = rest[index].lower()
-    sub = [s.lower() for s in rest[index + 1:]]
-    run_cpu = partial(_run_cpu, app)
-    if kind == "imageserver":
-        return await _image_server(request, registry.image_service(name), sub, params, run_cpu)
-    service = registry.map_service(name)
-    if not sub:
-        return await mapserver.root(service, params)
-    if sub == ["layers"]:
-        return await mapserver.layers(service, params)
-    if sub == ["export"]:
-        return await mapserver.export(service, params, request, app[OUTPUTS], run_cpu, base_url(request))
-    if len(sub) == 1:
-        return await mapserver.layer(service, sub[0], params)
-    raise NotFound()
-
-
-async def _image_server(request: web.Request, service: ImageService, sub: list[str], params: Params,
-                        run_cpu: Callable[..., Any]) -> web.StreamResponse:
-    outputs = request.app[OUTPUTS]
-    if not sub:
-        return await imageserver.root(service, params)
-    if sub == ["exportimage"]:
-        url = request.path_qs if request.method == "GET" else None
-        return await imageserver.export_image_op(service, params, outputs, run_cpu, base_url(request), url)
-    if sub == ["identify"]:
-        return await imageserver.identify(service, params, run_cpu)
-    if sub == ["download"]:
-        return await imageserver.download(service, params, outputs, run_cpu, base_url(request))
-    if sub == ["file"]:
-        return await imageserver.raster_file(params, outputs)
-    if sub == ["keyproperties"]:
-        return await imageserver.key_props(service, params)
-    if sub == ["statistics"]:
-        return await imageserver.stats(service, params)
-    if sub == ["info", "thumbnail"]:
-        return await imageserver.thumbnail(service, run_cpu)
-    raise NotFound()
-
-
-async def _run_cpu(app: web.Application, func: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(app[EXECUTOR], partial(func, *args))
+    service = registry.service(kind, "/".join(rest[:index]))
+    found = routes.find(kind, rest[index + 1:])
+    if found is None:
+        raise NotFound()
+    handler, captured = found
+    return await handler(routes.Call(request, params, service, app[OUTPUTS], app[CPU].run, base_url(request),
+                                     captured))
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    # One thread per core: numpy, GDAL and Pillow release the GIL, and more threads would only hold more memory.
-    executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="arcbridge")
-    app[EXECUTOR] = executor
+    app[CPU].start()
     yield
     await app[REGISTRY].close()
     await app[CACHE].close()
-    executor.shutdown(wait=False, cancel_futures=True)
+    app[CPU].shutdown()
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -247,9 +215,7 @@ async def purge(request: web.Request) -> web.Response:
     if settings.token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or params.get("token")
         if not given or not secrets.compare_digest(given, settings.token):
-            error = ArcGISError("Invalid token.")
-            error.code = error.status = 403
-            raise error
+            raise Forbidden()
     name = params.get("service")
     if name is None:
         raise InvalidParameter("service", "the parameter is required")
@@ -298,7 +264,7 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
             made = app[CACHE].stats.misses
             if made != last:
                 last = made
-                await asyncio.get_running_loop().run_in_executor(app[EXECUTOR], heap.trim)
+                await app[CPU].run(heap.trim)
 
     task = asyncio.create_task(loop()) if heap.available() else None
     yield
@@ -314,7 +280,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CACHE] = Cache(settings.cache)
     app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
-    app[REGISTRY] = Registry(settings, partial(_run_cpu, app), app[CACHE])
+    app[CPU] = CpuPool()
+    app[REGISTRY] = Registry(settings, app[CPU].run, app[CACHE])
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_stats_logger)
     app.cleanup_ctx.append(_heap_trimmer)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
 from proxy.cache import Cache
+from proxy.executor import RunCpu
 from proxy.settings import ServiceSettings, Settings
 from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
 from translators.arcgis.map_context import ServiceContext, build_context
@@ -27,7 +26,7 @@ def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
 class MapService:
     """A MapServer service backed by a WMS."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
         self.ttl = service_ttl(settings, cache)
@@ -52,7 +51,7 @@ class MapService:
 class ImageService:
     """An ImageServer service backed by a WCS (one coverage, or one coverage per date)."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: Callable[..., Any], cache: Cache) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
         self.ttl = service_ttl(settings, cache)
@@ -129,19 +128,20 @@ def _stats_cell(desc: CoverageDescription) -> tuple[float, float]:
     return desc.pixel_size[0] * factor, desc.pixel_size[1] * factor
 
 
-class Registry:
-    """Every configured service by folder and name."""
+Service = MapService | ImageService
+# The service types by their name in URLs and the configuration (``type``); a new type is one more row.
+SERVICE_TYPES: dict[str, type[MapService] | type[ImageService]] = {"MapServer": MapService, "ImageServer": ImageService}
 
-    def __init__(self, settings: Settings, run_cpu: Callable[..., Any], cache: Cache) -> None:
+
+class Registry:
+    """Every configured service by type, folder and name."""
+
+    def __init__(self, settings: Settings, run_cpu: RunCpu, cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        self.map_services: dict[str, MapService] = {}
-        self.image_services: dict[str, ImageService] = {}
+        self._services: dict[str, dict[str, Service]] = {kind.lower(): {} for kind in SERVICE_TYPES}
         for key, service in settings.services.items():
-            if service.type == "MapServer":
-                self.map_services[key] = MapService(service, run_cpu, cache)
-            else:
-                self.image_services[key] = ImageService(service, run_cpu, cache)
+            self._services[service.type.lower()][key] = SERVICE_TYPES[service.type](service, run_cpu, cache)
 
     def folders(self) -> list[str]:
         """Folder names in configuration order, without duplicates."""
@@ -152,23 +152,16 @@ class Registry:
         wanted = folder.lower() if folder else None
         return [s for s in self.settings.services.values() if (s.folder.lower() if s.folder else None) == wanted]
 
-    def map_service(self, name: str) -> MapService:
-        """Find a MapServer service by its full name (case-insensitive)."""
-        service = self.map_services.get(name.lower())
+    def service(self, kind: str, name: str) -> Service:
+        """Find a service of a type (``MapServer``, ``ImageServer``, any case) by its full name (any case)."""
+        service = self._services.get(kind.lower(), {}).get(name.lower())
         if service is None:
-            raise NotFound(f"Service '{name}' of type MapServer not found.")
-        return service
-
-    def image_service(self, name: str) -> ImageService:
-        """Find an ImageServer service by its full name (case-insensitive)."""
-        service = self.image_services.get(name.lower())
-        if service is None:
-            raise NotFound(f"Service '{name}' of type ImageServer not found.")
+            type_name = next((t for t in SERVICE_TYPES if t.lower() == kind.lower()), kind)
+            raise NotFound(f"Service '{name}' of type {type_name} not found.")
         return service
 
     async def close(self) -> None:
         """Close every backend."""
-        for map_service in self.map_services.values():
-            await map_service.close()
-        for image_service in self.image_services.values():
-            await image_service.close()
+        for services in self._services.values():
+            for service in services.values():
+                await service.close()

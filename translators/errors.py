@@ -1,12 +1,15 @@
 """The one error hierarchy of arcbridge.
 
 Every failure a client can see is an :class:`ArcGISError`; each subclass carries the ArcGIS error ``code`` and the
-HTTP ``status`` it is answered with.  The web layer renders them in exactly one place (``proxy.middleware``)::
+HTTP ``status`` it is answered with, as class attributes (never set on an instance).  The web layer renders them in
+exactly one place (``proxy.app.arcgis_middleware``, through ``proxy.respond.error_response``)::
 
     ArcGISError                      500  unexpected failure (never carries internal detail)
     ├── InvalidParameter             400  a request parameter is malformed or unsupported (names the parameter)
     │   └── UnsupportedParameter     400  a well-formed parameter the backend cannot honour
+    ├── Forbidden                    403  a protected resource without the right token
     ├── NotFound                     404  unknown service, layer, folder or output file
+    ├── MethodNotAllowed             405  an HTTP method the resource does not answer
     ├── BackendError                 502  the OGC backend failed, answered an exception or a body of the wrong kind
     └── BackendTimeout               504  the OGC backend did not answer in time
 """
@@ -58,6 +61,22 @@ class NotFound(ArcGISError):
     code = 404
     status = 404
     default_message = "Requested resource not found."
+
+
+class Forbidden(ArcGISError):
+    """A protected resource (the admin endpoint) asked for without the right token."""
+
+    code = 403
+    status = 403
+    default_message = "Invalid token."
+
+
+class MethodNotAllowed(ArcGISError):
+    """An HTTP method that the resource does not answer (e.g. POST to the statistics endpoint)."""
+
+    code = 405
+    status = 405
+    default_message = "Method Not Allowed"
 
 
 class BackendError(ArcGISError):

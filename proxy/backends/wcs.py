@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from proxy.backends.http import BackendClient, Response
 from proxy.backends.refresh import Refreshing
 from proxy.cache import Cache, cache_key, normalise_url
+from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, NotFound
 from translators.ogc.wcs import CoverageDescription, merge, parse_description_100, parse_description_201
@@ -34,7 +34,7 @@ def check_coverage(response: Response) -> bytes:
 class WcsBackend:
     """One WCS endpoint as used by image services."""
 
-    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any], cache: Cache, namespace: str,
+    def __init__(self, settings: BackendSettings, run_cpu: RunCpu, cache: Cache, namespace: str,
                  ttl: float, coverages: Sequence[str], version: str = "auto", fmt: str | None = None) -> None:
         self.settings = settings
         self.client = BackendClient(settings, cache.count_backend_request)

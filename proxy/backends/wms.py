@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from proxy.backends.http import BackendClient, Response
 from proxy.backends.refresh import Refreshing
 from proxy.cache import Cache, Entry, cache_key, normalise_url
+from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import BackendError
 from translators.ogc.flavors import FLAVORS, Flavor
@@ -38,7 +37,7 @@ def check_image(response: Response, mime: str) -> bytes:
 class WmsBackend:
     """One WMS endpoint as used by map services."""
 
-    def __init__(self, settings: BackendSettings, run_cpu: Callable[..., Any], cache: Cache, namespace: str,
+    def __init__(self, settings: BackendSettings, run_cpu: RunCpu, cache: Cache, namespace: str,
                  ttl: float) -> None:
         self.settings = settings
         self.flavor: Flavor = FLAVORS[settings.flavor]

@@ -1,19 +1,23 @@
-"""ImageServer resources: the root, keyProperties, statistics, exportImage, identify, download and its files."""
+"""ImageServer resources: the root, keyProperties, statistics, exportImage, identify, download and its files.
+
+Each handler is registered for its path with :func:`proxy.routes.operation`: parse → plan (pure, ``translators``)
+→ fetch (the WCS) → render (pure, in the CPU pool) → respond.
+"""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from proxy.answers import cached_image
 from proxy.cache import cache_key
-from proxy.outputs import OutputStore
-from proxy.respond import json_response, respond
+from proxy.handlers.delivery import described, kmz
+from proxy.respond import respond
+from proxy.routes import Call, operation
 from proxy.services import ImageService
-from translators.arcgis.formats import KMZ_CONTENT_TYPE, kmz_params, parse_output, shown_in_browser
+from translators.arcgis.formats import kmz_params, parse_output, shown_in_browser
 from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
 from translators.arcgis.imageservice import (
     export_image_result,
@@ -24,12 +28,12 @@ from translators.arcgis.imageservice import (
 )
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
-from translators.imaging import make_kmz
 from translators.ogc.getmap import MapQuery
 from translators.ogc.wcs import getcoverage_params, snap_to_grid
 from translators.params import Params
 from translators.raster.pipeline import download_file, export_image, identify_values
 
+KIND = "ImageServer"
 THUMBNAIL = 200
 
 
@@ -43,78 +47,76 @@ async def _fetch(service: ImageService, fetch: Fetch | None) -> bytes | None:
     return await service.backend.get_coverage(params)
 
 
-async def root(service: ImageService, params: Params) -> web.Response:
+@operation(KIND, "")
+async def root(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer``."""
-    ctx = await service.context()
-    settings = service.settings
+    ctx = await call.service.context()
+    settings = call.service.settings
     data = service_info(ctx, settings.description, settings.copyright_text, settings.service_data_type)
-    return respond(data, params, f"{settings.name} (ImageServer)")
+    return respond(data, call.params, f"{settings.name} (ImageServer)")
 
 
-async def key_props(service: ImageService, params: Params) -> web.Response:
+@operation(KIND, "keyProperties")
+async def key_props(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/keyProperties``."""
-    ctx = await service.context()
-    return respond(key_properties(ctx, service.settings.service_data_type), params,
-                   f"{service.settings.name} keyProperties", default="json")
+    ctx = await call.service.context()
+    settings = call.service.settings
+    return respond(key_properties(ctx, settings.service_data_type), call.params, f"{settings.name} keyProperties",
+                   default="json")
 
 
-async def stats(service: ImageService, params: Params) -> web.Response:
+@operation(KIND, "statistics")
+async def stats(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/statistics``."""
-    ctx = await service.context()
-    return respond(statistics(ctx), params, f"{service.settings.name} statistics", default="json")
+    ctx = await call.service.context()
+    return respond(statistics(ctx), call.params, f"{call.service.settings.name} statistics", default="json")
 
 
-async def export_image_op(service: ImageService, params: Params, outputs: OutputStore,
-                          run_cpu: Callable[..., Any], base_url: str, url: str | None) -> web.Response:
+@operation(KIND, "exportImage")
+async def export_image_op(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/exportImage``."""
-    fmt = parse_output(params)
+    service, params = call.service, call.params
+    output = parse_output(params)
     ctx = await service.context()
-    if fmt == "image":
+    if output == "image":
         image_plan = plan_export_image(params, ctx)
 
         async def produce() -> tuple[bytes, str]:
             body = await _fetch(service, image_plan.fetch)
-            data, content_type, _ = await run_cpu(export_image, ctx, image_plan, body)
+            data, content_type, _ = await call.run_cpu(export_image, ctx, image_plan, body)
             return data, content_type
 
         # Keyed by what the answer is made of, so every spelling of the same image shares the entry.
         key = cache_key(service.settings.name.lower(), "answer-exportImage", service.backend.identity,
                         answer_key_params(image_plan))
-        return await cached_image(service.cache, url, service.settings, service.ttl, key, produce)
-    plan = plan_export_image(kmz_params(params) if fmt == "kmz" else params, ctx)
+        return await cached_image(service.cache, call.url, service.settings, service.ttl, key, produce)
+    plan = plan_export_image(kmz_params(params) if output == "kmz" else params, ctx)
     body = await _fetch(service, plan.fetch)
-    data, content_type, extension = await run_cpu(export_image, ctx, plan, body)
-    if fmt == "kmz":
-        x0, y0, x1, y1 = plan.extent
-        kmz = await run_cpu(make_kmz, data, extension, y1, y0, x1, x0, service.settings.short_name)
-        return web.Response(body=kmz, content_type=KMZ_CONTENT_TYPE,
-                            headers={"Content-Disposition": "attachment; filename=exportImage.kmz"})
-    name = await outputs.put(data, content_type, extension)
-    href = f"{base_url}/arcgis/rest/directories/arcgisoutput/{name}"
-    result = export_image_result(plan, href)
-    if fmt in ("json", "pjson"):
-        return json_response(result, params, pretty=fmt == "pjson")
-    extra = ""
-    if shown_in_browser(extension):
-        extra = f"<p><img src='{html.escape(href)}' alt='exported image' style='border:1px solid #ccc'></p>"
-    return respond(result, params, f"{service.settings.name}: exportImage", extra_html=extra)
+    data, content_type, extension = await call.run_cpu(export_image, ctx, plan, body)
+    if output == "kmz":
+        return await kmz(call, data, extension, plan.extent, service.settings.short_name, "exportImage.kmz")
+    return await described(call, output, data, content_type, extension, partial(export_image_result, plan),
+                           f"{service.settings.name}: exportImage",
+                           "exported image" if shown_in_browser(extension) else None)
 
 
-async def identify(service: ImageService, params: Params, run_cpu: Callable[..., Any]) -> web.Response:
+@operation(KIND, "identify")
+async def identify(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/identify``: the pixel value(s) under a point."""
+    service = call.service
     ctx = await service.context()
-    plan = plan_identify(params, ctx)
+    plan = plan_identify(call.params, ctx)
     body = await _fetch(service, plan.fetch)
-    values = await run_cpu(identify_values, ctx, plan, body)
-    data = identify_result(plan, values)
-    return respond(data, params, f"{service.settings.name}: identify")
+    values = await call.run_cpu(identify_values, ctx, plan, body)
+    return respond(identify_result(plan, values), call.params, f"{service.settings.name}: identify")
 
 
-async def download(service: ImageService, params: Params, outputs: OutputStore, run_cpu: Callable[..., Any],
-                   base_url: str) -> web.Response:
+@operation(KIND, "download")
+async def download(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/download``: cut the chosen rasters (optionally clipped) into files to fetch."""
+    service = call.service
     ctx = await service.context()
-    plan = plan_download(params, ctx)
+    plan = plan_download(call.params, ctx)
     files: list[dict[str, Any]] = []
     for raster in plan.rasters:
         desc = raster.coverage
@@ -122,15 +124,16 @@ async def download(service: ImageService, params: Params, outputs: OutputStore, 
         if columns * rows > 8192 * 8192:
             raise InvalidParameter("geometry", "the area is too large to download at full resolution")
         body = await _fetch(service, Fetch(raster, bbox, columns, rows, None))
-        data, content_type, extension = await run_cpu(download_file, ctx, raster, plan, body)
-        name = await outputs.put(data, content_type, extension)
+        data, content_type, extension = await call.run_cpu(download_file, ctx, raster, plan, body)
+        name = await call.outputs.put(data, content_type, extension)
         files.append({"id": name, "size": len(data), "rasterIds": [raster.id]})
-    result = {"rasterFiles": files}
-    return respond(result, params, f"{service.settings.name}: download")
+    return respond({"rasterFiles": files}, call.params, f"{service.settings.name}: download")
 
 
-async def thumbnail(service: ImageService, run_cpu: Callable[..., Any]) -> web.Response:
+@operation(KIND, "info/thumbnail")
+async def thumbnail(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/info/thumbnail``: the whole coverage, drawn by the preview WMS layer when one is named."""
+    service = call.service
     ctx = await service.context()
     x0, y0, x1, y1 = ctx.extent
     scale = THUMBNAIL / max(x1 - x0, y1 - y0)
@@ -143,18 +146,18 @@ async def thumbnail(service: ImageService, run_cpu: Callable[..., Any]) -> web.R
         body, _ = await service.preview.get_map(query)
         return web.Response(body=body, content_type="image/png")
     plan = plan_export_image(Params({"size": f"{width},{height}", "format": "png"}), ctx)
-    data, content_type, _ = await run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
+    data, content_type, _ = await call.run_cpu(export_image, ctx, plan, await _fetch(service, plan.fetch))
     return web.Response(body=data, content_type=content_type)
 
 
-async def raster_file(params: Params, outputs: OutputStore) -> web.Response:
+@operation(KIND, "file")
+async def raster_file(call: Call[ImageService]) -> web.Response:
     """``…/ImageServer/file?id=…``: a file made by download."""
-    file_id = params.get("id")
+    file_id = call.params.get("id")
     if file_id is None:
         raise InvalidParameter("id", "the parameter is required")
-    output = await outputs.get(file_id.rsplit("/", 1)[-1])
+    output = await call.outputs.get(file_id.rsplit("/", 1)[-1])
     if output is None:
         raise NotFound("The raster file does not exist or has expired.")
     return web.Response(body=output.body, content_type=output.content_type,
                         headers={"Content-Disposition": f"attachment; filename={file_id.rsplit('/', 1)[-1]}"})
-
