@@ -24,6 +24,14 @@ class ArcGISError(Exception):
     status: int = 500
     default_message: str = "Unable to complete operation."
 
+    def __init_subclass__(cls, status: int | None = None, message: str | None = None) -> None:
+        # Each kind of error declares its status (also its ArcGIS code) and default message in its class line.
+        super().__init_subclass__()
+        if status is not None:
+            cls.code = cls.status = status
+        if message is not None:
+            cls.default_message = message
+
     def __init__(self, message: str | None = None, details: list[str] | None = None) -> None:
         self.message = message or self.default_message
         self.details = list(details or [])
@@ -34,12 +42,8 @@ class ArcGISError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
-class InvalidParameter(ArcGISError):
+class InvalidParameter(ArcGISError, status=400, message="Invalid or missing input parameters."):
     """A request parameter is missing, malformed or out of range."""
-
-    code = 400
-    status = 400
-    default_message = "Invalid or missing input parameters."
 
     def __init__(self, parameter: str, problem: str, details: list[str] | None = None) -> None:
         self.parameter = parameter
@@ -55,41 +59,21 @@ class UnsupportedParameter(InvalidParameter):
         super().__init__(parameter, problem, details)
 
 
-class NotFound(ArcGISError):
+class NotFound(ArcGISError, status=404, message="Requested resource not found."):
     """An unknown service, folder, layer or output resource."""
 
-    code = 404
-    status = 404
-    default_message = "Requested resource not found."
 
-
-class Forbidden(ArcGISError):
+class Forbidden(ArcGISError, status=403, message="Invalid token."):
     """A protected resource (the admin endpoint) asked for without the right token."""
 
-    code = 403
-    status = 403
-    default_message = "Invalid token."
 
-
-class MethodNotAllowed(ArcGISError):
+class MethodNotAllowed(ArcGISError, status=405, message="Method Not Allowed"):
     """An HTTP method that the resource does not answer (e.g. POST to the statistics endpoint)."""
 
-    code = 405
-    status = 405
-    default_message = "Method Not Allowed"
 
-
-class BackendError(ArcGISError):
+class BackendError(ArcGISError, status=502, message="The backend server returned an error."):
     """The OGC backend failed or answered something that is not what was asked for."""
 
-    code = 502
-    status = 502
-    default_message = "The backend server returned an error."
 
-
-class BackendTimeout(ArcGISError):
+class BackendTimeout(ArcGISError, status=504, message="The backend server did not respond in time."):
     """The OGC backend did not answer within the configured timeout."""
-
-    code = 504
-    status = 504
-    default_message = "The backend server did not respond in time."
