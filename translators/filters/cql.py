@@ -23,8 +23,6 @@ from translators.filters.ast import (
     LiteralValue,
     Operand,
     like_pattern_text,
-    push_negations,
-    simplify,
 )
 from translators.filters.render import TextRenderer
 
@@ -85,8 +83,8 @@ class _CqlRenderer(TextRenderer):
             return super().not_in(operand, values)
         return "NOT " + self.enclosed(self.in_list(operand, values))
 
-    def between(self, operand: Operand, low: Literal, high: Literal) -> str:
-        return f"{self.operand(operand)} BETWEEN {literal(low.value)} AND {literal(high.value)}"
+    def write_between(self, subject: str, low: str, high: str) -> str:
+        return f"{subject} BETWEEN {low} AND {high}"
 
     def constant(self, value: bool) -> str:
         return "INCLUDE" if value else "EXCLUDE"
@@ -94,8 +92,8 @@ class _CqlRenderer(TextRenderer):
     def pattern(self, pattern: tuple[LikePart, ...]) -> str:
         return quote_string(like_pattern_text(pattern, "%", "_", "\\"))
 
-    def field(self, field: Field) -> str:
-        return quote_field(field.name, self.parameter)
+    def field(self, name: str) -> str:
+        return quote_field(name, self.parameter)
 
     def value(self, value: LiteralValue) -> str:
         return literal(value)
@@ -109,4 +107,4 @@ def to_cql(expr: Expr, *, parameter: str = "where") -> str:
 
     A field ECQL cannot name raises :class:`~translators.errors.InvalidParameter` for ``parameter``.
     """
-    return _CqlRenderer(parameter).render(push_negations(simplify(expr)))
+    return _CqlRenderer(parameter).text(expr)

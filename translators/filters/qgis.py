@@ -15,15 +15,10 @@ from translators.errors import InvalidParameter
 from translators.filters.ast import (
     CompareOp,
     Expr,
-    Field,
     FuncName,
     LikePart,
-    Literal,
     LiteralValue,
-    Operand,
     Wildcard,
-    push_negations,
-    simplify,
 )
 from translators.filters.render import TextRenderer
 
@@ -76,10 +71,9 @@ class _QgisRenderer(TextRenderer):
     operators = _OPERATOR
     open, close, comma = "( ", " )", " , "
 
-    def between(self, operand: Operand, low: Literal, high: Literal) -> str:
+    def write_between(self, subject: str, low: str, high: str) -> str:
         # QGIS 3.22 expressions have no BETWEEN.
-        target = self.operand(operand)
-        return self.enclosed(f"{target} >= {literal(low.value)} AND {target} <= {literal(high.value)}")
+        return self.enclosed(f"{subject} >= {low} AND {subject} <= {high}")
 
     def constant(self, value: bool) -> str:
         return "1 = 1" if value else "1 = 0"
@@ -89,8 +83,8 @@ class _QgisRenderer(TextRenderer):
         return quote_string("".join(part.value if isinstance(part, Wildcard)
                                     else part.replace("%", "\\%").replace("_", "\\_") for part in pattern))
 
-    def field(self, field: Field) -> str:
-        return quote_field(field.name)
+    def field(self, name: str) -> str:
+        return quote_field(name)
 
     def value(self, value: LiteralValue) -> str:
         return literal(value)
@@ -105,4 +99,4 @@ def to_qgis_expression(expr: Expr, *, parameter: str = "where") -> str:
     Constants render as ``1 = 1`` and ``1 = 0``.  A LIKE pattern QGIS cannot express raises
     :class:`~translators.errors.InvalidParameter` for ``parameter``.
     """
-    return _QgisRenderer(parameter).render(push_negations(simplify(expr)))
+    return _QgisRenderer(parameter).text(expr)

@@ -30,6 +30,8 @@ from translators.filters.ast import (
     Not,
     Operand,
     Or,
+    push_negations,
+    simplify,
 )
 
 Out = TypeVar("Out")
@@ -74,7 +76,7 @@ class Renderer(ABC, Generic[Out]):
 
         Each pushed-down form (``NOT a = 1`` → ``a <> 1``, De Morgan, ``NOT BETWEEN`` → ``<`` or ``>``) is exact
         under SQL's three-valued logic.  The text dialects render trees :func:`~translators.filters.ast.push_negations`
-        already rewrote, so only the IN, LIKE and IS NULL hooks are reached from them.
+        already rewrote (:meth:`TextRenderer.text`), so only the IN, LIKE and IS NULL hooks are reached from them.
         """
         match expr:
             case Comparison(left, op, right):
@@ -102,8 +104,8 @@ class Renderer(ABC, Generic[Out]):
     def operand(self, operand: Operand) -> Out:
         """Render a field, a literal or a function call."""
         match operand:
-            case Field():
-                return self.field(operand)
+            case Field(name):
+                return self.field(name)
             case Literal(value):
                 return self.value(value)
             case Func(name, arg):
@@ -160,8 +162,8 @@ class Renderer(ABC, Generic[Out]):
     # --- hooks: operands -----------------------------------------------------------------------------------------
 
     @abstractmethod
-    def field(self, field: Field) -> Out:
-        """A reference to ``field``."""
+    def field(self, name: str) -> Out:
+        """A reference to the field ``name``."""
 
     @abstractmethod
     def value(self, value: LiteralValue) -> Out:
@@ -184,6 +186,14 @@ class TextRenderer(Renderer[str]):
     close: ClassVar[str]
     comma: ClassVar[str]  # between IN-list values
 
+    def text(self, expr: Expr) -> str:
+        """Render a whole clause, simplified and with its NOTs pushed down as far as three-valued logic allows.
+
+        Backends that evaluate NOT two-valued would select nulls under ``NOT a = 1``; after
+        :func:`~translators.filters.ast.push_negations` NOT stands only before IN, LIKE and IS NULL.
+        """
+        return self.render(push_negations(simplify(expr)))
+
     def enclosed(self, text: str) -> str:
         """``text`` in parentheses."""
         return f"{self.open}{text}{self.close}"
@@ -195,6 +205,14 @@ class TextRenderer(Renderer[str]):
     @abstractmethod
     def pattern(self, pattern: tuple[LikePart, ...]) -> str:
         """A LIKE pattern as a string literal of the dialect."""
+
+    @abstractmethod
+    def write_between(self, subject: str, low: str, high: str) -> str:
+        """``subject BETWEEN low AND high``, its three parts already rendered."""
+
+    def between(self, operand: Operand, low: Literal, high: Literal) -> str:
+        """``operand BETWEEN low AND high``."""
+        return self.write_between(self.operand(operand), self.operand(low), self.operand(high))
 
     def comparison(self, left: Operand, op: CompareOp, right: Operand) -> str:
         """``left op right``."""
