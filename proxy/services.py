@@ -101,7 +101,7 @@ class ImageService:
                 band_names=desc.band_names if len(desc.band_names) == raster.band_count else
                 tuple(f"Band_{i + 1}" for i in range(raster.band_count)),
                 stats=tuple(stats), nodata=nodata, max_width=settings.max_image_width,
-                max_height=settings.max_image_height, subset_bands=self.backend.settings.flavor == "mapserver",
+                max_height=settings.max_image_height, subset_bands=self.backend.flavor.wcs_band_subsetting,
             )
             self._descriptions = descriptions
             return self._context

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS
 from translators.timeutil import parse_iso
 
-FLAVORS = ("mapserver", "qgis", "geoserver", "generic")
 SERVICE_TYPES = ("MapServer", "ImageServer")
 SERVICE_DATA_TYPES = ("esriImageServiceDataTypeGeneric", "esriImageServiceDataTypeElevation",
                       "esriImageServiceDataTypeThematic", "esriImageServiceDataTypeProcessed",
@@ -38,7 +38,7 @@ class BackendSettings:
     """How to reach one OGC backend."""
 
     url: str
-    flavor: str = "generic"
+    flavor: str = DEFAULT_FLAVOR  # a key of translators.ogc.flavors.FLAVORS
     wms_version: str = "1.3.0"
     timeout: float = 30.0
     connect_timeout: float = 10.0
@@ -164,7 +164,7 @@ def _backend(value: Any, key: str) -> BackendSettings:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
-    flavor = _text(data, "flavor", key, "generic") or "generic"
+    flavor = _text(data, "flavor", key, DEFAULT_FLAVOR) or DEFAULT_FLAVOR
     if flavor not in FLAVORS:
         raise ConfigError(f"{key}.flavor", f"must be one of {', '.join(FLAVORS)}, got {flavor!r}")
     version = str(data.get("version", "1.3.0"))

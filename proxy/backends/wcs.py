@@ -11,6 +11,7 @@ from proxy.cache import Cache, cache_key, normalise_url
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, NotFound
+from translators.ogc.flavors import FLAVORS, Flavor
 from translators.ogc.wcs import CoverageDescription, merge, parse_description_100, parse_description_201
 from translators.ogc.xml import exception_messages
 
@@ -37,6 +38,7 @@ class WcsBackend:
     def __init__(self, settings: BackendSettings, run_cpu: RunCpu, cache: Cache, namespace: str,
                  ttl: float, coverages: Sequence[str], version: str = "auto", fmt: str | None = None) -> None:
         self.settings = settings
+        self.flavor: Flavor = FLAVORS[settings.flavor]
         self.client = BackendClient(settings, cache.count_backend_request)
         self.identity = normalise_url(settings.url)
         self.cache = cache

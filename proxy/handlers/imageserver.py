@@ -43,7 +43,7 @@ async def _fetch(service: ImageService, fetch: Fetch | None) -> bytes | None:
     raster = fetch.raster
     params = getcoverage_params(raster.coverage, fetch.bbox, fetch.width, fetch.height, fetch.bands,
                                 raster.time if raster.wcs_time else None,
-                                subset_bands=service.backend.settings.flavor == "mapserver")
+                                subset_bands=service.backend.flavor.wcs_band_subsetting)
     return await service.backend.get_coverage(params)
 
 

@@ -3,9 +3,12 @@
 A clause is never passed through as text: :func:`parse_where` accepts only the documented SQL subset, and the
 renderers write their dialect from the tree with that dialect's own quoting.
 
-* :func:`to_ogc_filter` — OGC Filter Encoding XML (MapServer WMS ``FILTER``);
-* :func:`to_qgis_expression` — QGIS expression (QGIS Server WMS ``FILTER``);
+* :func:`to_ogc_filter` — OGC Filter Encoding XML (MapServer and QGIS Server WMS ``FILTER``, one variant each);
+* :func:`to_qgis_expression` — QGIS expression (QGIS Server's text ``FILTER``, which the QGIS flavour avoids);
 * :func:`to_cql` — ECQL (GeoServer ``CQL_FILTER``).
+
+All three walk the tree with :class:`~translators.filters.render.Renderer`; :mod:`translators.filters.dialects`
+says how a backend takes them on a GetMap.
 """
 
 from translators.filters.ast import FALSE, TRUE, Const, Expr, field_names, map_fields

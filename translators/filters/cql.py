@@ -11,31 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import assert_never
 
 from translators.errors import InvalidParameter
 from translators.filters.ast import (
-    And,
-    Between,
-    Comparison,
-    Const,
+    CompareOp,
     Expr,
     Field,
-    Func,
     FuncName,
-    In,
-    IsNull,
-    Like,
     LikePart,
     Literal,
     LiteralValue,
-    Not,
     Operand,
-    Or,
     like_pattern_text,
-    push_negations,
-    simplify,
 )
+from translators.filters.render import TextRenderer
 
 _FUNCTION = {FuncName.UPPER: "strToUpperCase", FuncName.LOWER: "strToLowerCase"}
 _SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -77,63 +66,40 @@ def literal(value: LiteralValue) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-class _Renderer:
-    def __init__(self, parameter: str) -> None:
-        self.parameter = parameter
+class _CqlRenderer(TextRenderer):
+    operators = {op: op.value for op in CompareOp}
+    open, close, comma = "(", ")", ", "
 
-    def render(self, expr: Expr) -> str:
-        match expr:
-            case Comparison(left, op, right):
-                return f"{self.operand(left)} {op.value} {self.operand(right)}"
-            case And(operands):
-                return " AND ".join(f"({self.render(c)})" if isinstance(c, Or) else self.render(c) for c in operands)
-            case Or(operands):
-                return " OR ".join(self.render(c) for c in operands)
-            case Not(In(Field() as field, values)):
-                return f"{self.operand(field)} NOT IN {_values(values)}"
-            case Not(Like(operand, pattern)):
-                return f"{self.operand(operand)} NOT LIKE {_pattern(pattern)}"
-            case Not(Between(operand, low, high)):
-                return f"{self.operand(operand)} NOT BETWEEN {literal(low.value)} AND {literal(high.value)}"
-            case Not(IsNull(operand)):
-                return f"{self.operand(operand)} IS NOT NULL"
-            case Not(operand):
-                return f"NOT ({self.render(operand)})"
-            case In(Field() as field, values):
-                return f"{self.operand(field)} IN {_values(values)}"
-            case In(operand, values):
-                target = self.operand(operand)
-                tests = [f"{target} = {literal(v.value)}" for v in values]
-                return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
-            case Like(operand, pattern):
-                return f"{self.operand(operand)} LIKE {_pattern(pattern)}"
-            case Between(operand, low, high):
-                return f"{self.operand(operand)} BETWEEN {literal(low.value)} AND {literal(high.value)}"
-            case IsNull(operand):
-                return f"{self.operand(operand)} IS NULL"
-            case Const(value):
-                return "INCLUDE" if value else "EXCLUDE"
-            case _:
-                assert_never(expr)
+    def in_list(self, operand: Operand, values: tuple[Literal, ...]) -> str:
+        if isinstance(operand, Field):
+            return super().in_list(operand, values)
+        # ECQL's IN takes a plain attribute only: UPPER(x) IN (…) becomes a disjunction.
+        target = self.operand(operand)
+        tests = [f"{target} = {literal(v.value)}" for v in values]
+        return tests[0] if len(tests) == 1 else self.enclosed(" OR ".join(tests))
 
-    def operand(self, operand: Operand) -> str:
-        match operand:
-            case Field(name):
-                return quote_field(name, self.parameter)
-            case Literal(value):
-                return literal(value)
-            case Func(name, arg):
-                return f"{_FUNCTION[name]}({self.operand(arg)})"
-            case _:
-                assert_never(operand)
+    def not_in(self, operand: Operand, values: tuple[Literal, ...]) -> str:
+        if isinstance(operand, Field):
+            return super().not_in(operand, values)
+        return "NOT " + self.enclosed(self.in_list(operand, values))
 
+    def write_between(self, subject: str, low: str, high: str) -> str:
+        return f"{subject} BETWEEN {low} AND {high}"
 
-def _values(values: tuple[Literal, ...]) -> str:
-    return "(" + ", ".join(literal(v.value) for v in values) + ")"
+    def constant(self, value: bool) -> str:
+        return "INCLUDE" if value else "EXCLUDE"
 
+    def pattern(self, pattern: tuple[LikePart, ...]) -> str:
+        return quote_string(like_pattern_text(pattern, "%", "_", "\\"))
 
-def _pattern(pattern: tuple[LikePart, ...]) -> str:
-    return quote_string(like_pattern_text(pattern, "%", "_", "\\"))
+    def field(self, name: str) -> str:
+        return quote_field(name, self.parameter)
+
+    def value(self, value: LiteralValue) -> str:
+        return literal(value)
+
+    def call(self, name: FuncName, arg: str) -> str:
+        return f"{_FUNCTION[name]}({arg})"
 
 
 def to_cql(expr: Expr, *, parameter: str = "where") -> str:
@@ -141,4 +107,4 @@ def to_cql(expr: Expr, *, parameter: str = "where") -> str:
 
     A field ECQL cannot name raises :class:`~translators.errors.InvalidParameter` for ``parameter``.
     """
-    return _Renderer(parameter).render(push_negations(simplify(expr)))
+    return _CqlRenderer(parameter).text(expr)

@@ -1,4 +1,5 @@
-"""Render a where-clause tree as OGC Filter Encoding XML, for MapServer's WMS ``FILTER`` vendor parameter.
+"""Render a where-clause tree as OGC Filter Encoding XML, for the WMS ``FILTER`` vendor parameter of MapServer and
+QGIS Server (:class:`MapServerOgc` and :class:`QgisOgc`, the two readings of it written for).
 
 The output is one ``<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc">`` element without an XML declaration.
 MapServer strips every namespace prefix before reading a filter (``FLTParseFilterEncoding``), so prefixed and
@@ -21,8 +22,8 @@ The encoding is shaped by how MapServer 8 evaluates filters (checked against ``m
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal as TypingLiteral
-from typing import assert_never
+from abc import abstractmethod
+from typing import TypeAlias
 
 from lxml import etree
 
@@ -30,35 +31,29 @@ from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.filters.ast import (
     FALSE,
     TRUE,
-    And,
-    Between,
     CompareOp,
-    Comparison,
-    Const,
     Expr,
     Field,
     Func,
     FuncName,
     In,
-    IsNull,
     Like,
     LikePart,
     Literal,
     LiteralValue,
-    Not,
     Operand,
-    Or,
     base_field,
     like_pattern_text,
     simplify,
 )
+from translators.filters.qgis import refuse_backslash_before_wildcard
+from translators.filters.render import Renderer
 
 OGC_NS = "http://www.opengis.net/ogc"
 WILD_CARD = "*"
 SINGLE_CHAR = "."
 ESCAPE_CHAR = "!"
 VERSIONS = ("1.0.0", "1.1.0")
-Backend = TypingLiteral["mapserver", "qgis"]
 
 _COMPARISON_ELEMENT = {
     CompareOp.EQ: "PropertyIsEqualTo",
@@ -90,112 +85,99 @@ def literal_text(value: LiteralValue) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-class _Renderer:
-    def __init__(self, version: str, parameter: str, backend: Backend) -> None:
+class OgcRenderer(Renderer[etree._Element]):
+    """OGC Filter Encoding elements; :class:`MapServerOgc` and :class:`QgisOgc` write what those servers read
+    differently (null tests, UPPER/LOWER, field-to-field comparisons, dates)."""
+
+    def __init__(self, version: str, parameter: str) -> None:
+        super().__init__(parameter)
         self.escape_attribute = "escape" if version == "1.0.0" else "escapeChar"
-        self.parameter = parameter
-        self.backend = backend
 
+    @abstractmethod
+    def null(self, field: Field) -> etree._Element:
+        """True exactly for the features where ``field`` is null."""
+
+    @abstractmethod
     def not_null(self, field: Field) -> etree._Element:
-        """True for every non-null value; MapServer ignores PropertyIsNull, so it gets comparisons with ''."""
-        if self.backend == "qgis":
-            return _element("Not", _element("PropertyIsNull", _property(field)))
-        return _element("Or", _compare(field, CompareOp.EQ, ""), _compare(field, CompareOp.NE, ""))
+        """True for every non-null value of ``field``."""
 
-    def build(self, expr: Expr) -> etree._Element:
-        match expr:
-            case Comparison(left, op, right):
-                return self.comparison(left, op, right)
-            case And(operands):
-                return _element("And", *map(self.build, operands))
-            case Or(operands):
-                return _element("Or", *map(self.build, operands))
-            case Not(operand):
-                return self.negation(operand)
-            case In(operand, values):
-                return self.in_list(operand, values)
-            case Like(operand, pattern):
-                return self.like(operand, pattern)
-            case Between(operand, low, high):
-                return self.between(operand, low, high)
-            case IsNull(operand):
-                # UPPER(x) and LOWER(x) are null exactly when x is.
-                field = self.split(operand)[0]
-                if self.backend == "qgis":
-                    return _element("PropertyIsNull", _property(field))
-                # MapServer reads a null as '' when it checks a feature, so "NOT x <> ''" is the one form both its
-                # data-source query and its own check let a null through; it lets an empty string through as well.
-                return _element("Not", _compare(field, CompareOp.NE, ""))
-            case Const():
-                raise ValueError("constants must be simplified away before rendering")
-            case _:
-                assert_never(expr)
+    def conjunction(self, operands: tuple[Expr, ...]) -> etree._Element:
+        """``ogc:And``."""
+        return _element("And", *map(self.render, operands))
 
-    def negation(self, expr: Expr) -> etree._Element:
-        """Render ``NOT expr`` with the negation pushed down to predicates that exclude nulls by themselves."""
-        match expr:
-            case Comparison(left, op, right):
-                return self.comparison(left, op.negated(), right)
-            case And(operands):
-                return _element("Or", *map(self.negation, operands))
-            case Or(operands):
-                return _element("And", *map(self.negation, operands))
-            case Not(operand):
-                return self.build(operand)
-            case In(Field() as field, values):
-                return _group("And", [self.comparison(field, CompareOp.NE, v) for v in values])
-            case Between(operand, low, high):
-                below = self.comparison(operand, CompareOp.LT, low)
-                return _element("Or", below, self.comparison(operand, CompareOp.GT, high))
-            case IsNull(operand):
-                return self.not_null(self.split(operand)[0])
-            case In() | Like():
-                return _element("And", self.not_null(self.split(expr.operand)[0]), _element("Not", self.build(expr)))
-            case Const():
-                raise ValueError("constants must be simplified away before rendering")
-            case _:
-                assert_never(expr)
+    def disjunction(self, operands: tuple[Expr, ...]) -> etree._Element:
+        """``ogc:Or``."""
+        return _element("Or", *map(self.render, operands))
 
-    def expression(self, operand: Operand) -> etree._Element:
-        """An OGC expression for QGIS, which maps ``ogc:Function`` names onto its own functions."""
-        match operand:
-            case Field():
-                return _property(operand)
-            case Literal(value) if isinstance(value, dt.date):
-                # QGIS compares a date field with date-like text wrongly; to_date/to_datetime make real dates.
-                name = "to_datetime" if isinstance(value, dt.datetime) else "to_date"
-                return _element("Function", _literal(value), name=name)
-            case Literal(value):
-                return _literal(value)
-            case Func(name, arg):
-                return _element("Function", self.expression(arg), name=name.lower())
-            case _:
-                assert_never(operand)
+    def not_in(self, operand: Operand, values: tuple[Literal, ...]) -> etree._Element:
+        """``NOT IN`` on a field as an ``ogc:And`` of inequalities, which exclude nulls as SQL does."""
+        if isinstance(operand, Field):
+            return _group("And", [self.comparison(operand, CompareOp.NE, v) for v in values])
+        return self.guarded_not(In(operand, values))
+
+    def not_like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
+        """``ogc:Not`` of the LIKE, behind a not-null guard."""
+        return self.guarded_not(Like(operand, pattern))
+
+    def guarded_not(self, expr: In | Like) -> etree._Element:
+        """``NOT expr`` as ``ogc:And`` of a not-null test and ``ogc:Not``."""
+        # ogc:Not is two-valued (true for a null operand), while SQL's NOT of a predicate on a null is unknown.
+        return _element("And", self.not_null(self.split(expr.operand)[0]), _element("Not", self.render(expr)))
+
+    def is_null(self, operand: Operand) -> etree._Element:
+        """The variant's null test; UPPER(x) and LOWER(x) are null exactly when x is."""
+        return self.null(self.split(operand)[0])
+
+    def is_not_null(self, operand: Operand) -> etree._Element:
+        """The variant's not-null test on the field under any UPPER/LOWER."""
+        return self.not_null(self.split(operand)[0])
+
+    def constant(self, value: bool) -> etree._Element:
+        """Refused: OGC Filter has no TRUE or FALSE, :func:`to_ogc_filter` handles constants before rendering."""
+        raise ValueError("constants must be simplified away before rendering")
+
+    def field(self, name: str) -> etree._Element:
+        """``ogc:PropertyName``."""
+        return _element("PropertyName", text=name)
+
+    def value(self, value: LiteralValue) -> etree._Element:
+        """``ogc:Literal``."""
+        return _literal(value)
+
+    def call(self, name: FuncName, arg: etree._Element) -> etree._Element:
+        """``ogc:Function``, named in lower case as QGIS maps it onto its own functions."""
+        return _element("Function", arg, name=name.lower())
 
     def split(self, operand: Operand) -> tuple[Field, Func | None]:
+        """The field an operand reads and the UPPER/LOWER call around it, if any."""
         field = base_field(operand)
         if field is None:
             raise ValueError("a predicate on a literal must be folded before rendering")
         return field, operand if isinstance(operand, Func) else None
 
-    def between(self, operand: Operand, low: Literal, high: Literal) -> etree._Element:
-        qgis = self.backend == "qgis"
-        target = self.expression(operand) if qgis else _property(self.plain_field(operand, "BETWEEN"))
-        return _element("PropertyIsBetween", target, _element("LowerBoundary", self.value(low)),
-                        _element("UpperBoundary", self.value(high)))
+    def like_element(self, target: etree._Element, pattern: tuple[LikePart, ...], **extra: str) -> etree._Element:
+        """``ogc:PropertyIsLike`` of ``target`` with this module's wildcard and escape characters."""
+        attrib = {"wildCard": WILD_CARD, "singleChar": SINGLE_CHAR, self.escape_attribute: ESCAPE_CHAR, **extra}
+        text = like_pattern_text(pattern, WILD_CARD, SINGLE_CHAR, ESCAPE_CHAR)
+        return _element("PropertyIsLike", target, _element("Literal", text=text), **attrib)
 
-    def value(self, literal: Literal) -> etree._Element:
-        return self.expression(literal) if self.backend == "qgis" else _literal(literal.value)
 
-    def plain_field(self, operand: Operand, construct: str) -> Field:
-        field, func = self.split(operand)
-        if func is not None:
-            raise InvalidParameter(self.parameter, f"{func.name}() cannot be used with {construct} by this service")
-        return field
+class MapServerOgc(OgcRenderer):
+    """OGC Filter as MapServer 8 evaluates it: one property and one literal per comparison, no PropertyIsNull,
+    UPPER/LOWER only through ``matchCase="false"`` (see the module notes)."""
+
+    def null(self, field: Field) -> etree._Element:
+        """``NOT x <> ''``."""
+        # MapServer reads a null as '' when it checks a feature, so "NOT x <> ''" is the one form both its
+        # data-source query and its own check let a null through; it lets an empty string through as well.
+        return _element("Not", _compare(field, CompareOp.NE, ""))
+
+    def not_null(self, field: Field) -> etree._Element:
+        """``x = '' OR x <> ''``, as MapServer ignores PropertyIsNull."""
+        return _element("Or", _compare(field, CompareOp.EQ, ""), _compare(field, CompareOp.NE, ""))
 
     def comparison(self, left: Operand, op: CompareOp, right: Operand) -> etree._Element:
-        if self.backend == "qgis":
-            return _element(_COMPARISON_ELEMENT[op], self.expression(left), self.expression(right))
+        """A field compared with a literal; under UPPER/LOWER only = and <>, as case-insensitive equality."""
         if not isinstance(right, Literal):
             raise InvalidParameter(self.parameter, "comparing one field with another is not supported by this service")
         field, func = self.split(left)
@@ -211,17 +193,17 @@ class _Renderer:
         return _element("And", self.not_null(field), _element("Not", _equal_ignoring_case(field, text)))
 
     def in_list(self, operand: Operand, values: tuple[Literal, ...]) -> etree._Element:
+        """An ``ogc:Or`` of equalities."""
         field, func = self.split(operand)
-        if func is None or self.backend == "qgis":
+        if func is None:
             return _group("Or", [self.comparison(operand, CompareOp.EQ, v) for v in values])
         # An entry UPPER(x) could never equal (it is not upper-case) matches nothing and is left out.
         tests = [_equal_ignoring_case(field, _text(v)) for v in values if _unchanged_by(func, _text(v))]
         return _group("Or", tests) if tests else _never(field)
 
     def like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
+        """``ogc:PropertyIsLike``; under UPPER/LOWER case-insensitive."""
         field, func = self.split(operand)
-        if self.backend == "qgis":
-            return self.qgis_like(operand, pattern)
         if func is not None and not _unchanged_by(func, "".join(p for p in pattern if isinstance(p, str))):
             return _never(field)
         ignore_case = {"matchCase": "false"} if func is not None else {}
@@ -230,17 +212,56 @@ class _Renderer:
             return _element("PropertyIsEqualTo", _property(field), _literal(""), **ignore_case)
         return self.like_element(_property(field), pattern, **ignore_case)
 
-    def qgis_like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
-        if any(isinstance(p, str) and p.endswith("\\") and i + 1 < len(pattern) for i, p in enumerate(pattern)):
-            # QGIS turns the pattern into its own LIKE, where a backslash before a wildcard escapes it.
-            raise InvalidParameter(self.parameter, "a LIKE pattern with a backslash right before a wildcard cannot "
-                                   "be expressed for this service")
-        return self.like_element(self.expression(operand), pattern)
+    def between(self, operand: Operand, low: Literal, high: Literal) -> etree._Element:
+        """``ogc:PropertyIsBetween`` on a plain field."""
+        field, func = self.split(operand)
+        if func is not None:
+            raise InvalidParameter(self.parameter, f"{func.name}() cannot be used with BETWEEN by this service")
+        return _between(_property(field), self.operand(low), self.operand(high))
 
-    def like_element(self, target: etree._Element, pattern: tuple[LikePart, ...], **extra: str) -> etree._Element:
-        attrib = {"wildCard": WILD_CARD, "singleChar": SINGLE_CHAR, self.escape_attribute: ESCAPE_CHAR, **extra}
-        text = like_pattern_text(pattern, WILD_CARD, SINGLE_CHAR, ESCAPE_CHAR)
-        return _element("PropertyIsLike", target, _element("Literal", text=text), **attrib)
+
+class QgisOgc(OgcRenderer):
+    """OGC Filter as QGIS Server reads it: into a QGIS expression, so any operand is an OGC expression
+    (``ogc:Function`` for UPPER/LOWER and for dates) and nulls are tested with ``PropertyIsNull``."""
+
+    def null(self, field: Field) -> etree._Element:
+        """``PropertyIsNull``."""
+        return _element("PropertyIsNull", _property(field))
+
+    def not_null(self, field: Field) -> etree._Element:
+        """``Not PropertyIsNull``."""
+        return _element("Not", self.null(field))
+
+    def value(self, value: LiteralValue) -> etree._Element:
+        """A literal; a date goes through ``to_date``/``to_datetime``."""
+        if isinstance(value, dt.date):
+            # QGIS compares a date field with date-like text wrongly; to_date/to_datetime make real dates.
+            name = "to_datetime" if isinstance(value, dt.datetime) else "to_date"
+            return _element("Function", _literal(value), name=name)
+        return _literal(value)
+
+    def comparison(self, left: Operand, op: CompareOp, right: Operand) -> etree._Element:
+        """Any two operands."""
+        return _element(_COMPARISON_ELEMENT[op], self.operand(left), self.operand(right))
+
+    def in_list(self, operand: Operand, values: tuple[Literal, ...]) -> etree._Element:
+        """An ``ogc:Or`` of equalities."""
+        self.split(operand)  # refuses a literal operand, as for MapServer
+        return _group("Or", [self.comparison(operand, CompareOp.EQ, v) for v in values])
+
+    def like(self, operand: Operand, pattern: tuple[LikePart, ...]) -> etree._Element:
+        """``ogc:PropertyIsLike``, which QGIS turns into its own LIKE."""
+        self.split(operand)  # refuses a literal operand, as for MapServer
+        refuse_backslash_before_wildcard(pattern, self.parameter)
+        return self.like_element(self.operand(operand), pattern)
+
+    def between(self, operand: Operand, low: Literal, high: Literal) -> etree._Element:
+        """``ogc:PropertyIsBetween``."""
+        return _between(self.operand(operand), self.operand(low), self.operand(high))
+
+
+OgcVariant: TypeAlias = type[OgcRenderer]
+"""Which server's reading of OGC Filter to write for: :class:`MapServerOgc` or :class:`QgisOgc`."""
 
 
 def _property(field: Field) -> etree._Element:
@@ -253,6 +274,10 @@ def _literal(value: LiteralValue) -> etree._Element:
 
 def _compare(field: Field, op: CompareOp, value: LiteralValue) -> etree._Element:
     return _element(_COMPARISON_ELEMENT[op], _property(field), _literal(value))
+
+
+def _between(target: etree._Element, low: etree._Element, high: etree._Element) -> etree._Element:
+    return _element("PropertyIsBetween", target, _element("LowerBoundary", low), _element("UpperBoundary", high))
 
 
 def _text(literal: Literal) -> str:
@@ -276,7 +301,7 @@ def _never(field: Field) -> etree._Element:
 
 
 def to_ogc_filter(
-    expr: Expr, version: str = "1.1.0", *, parameter: str = "where", backend: Backend = "mapserver"
+    expr: Expr, version: str = "1.1.0", *, parameter: str = "where", backend: OgcVariant | str = MapServerOgc
 ) -> str:
     """Render ``expr`` as an OGC Filter Encoding ``version`` (1.0.0 or 1.1.0) document, without XML declaration.
 
@@ -287,8 +312,9 @@ def to_ogc_filter(
     Constructs the format cannot carry (field-to-field comparisons, UPPER/LOWER outside =, <>, IN, LIKE and
     IS NULL) raise :class:`~translators.errors.InvalidParameter` for ``parameter``.
 
-    ``backend`` picks how null tests are written: ``"mapserver"`` (comparisons with '', since MapServer ignores
-    ``PropertyIsNull``) or ``"qgis"`` (``PropertyIsNull``, for QGIS Server, which reads the same WMS ``FILTER``).
+    ``backend`` is the server the filter is written for: an :data:`OgcVariant` (:class:`MapServerOgc`, the default,
+    tests nulls with comparisons with '' since MapServer ignores ``PropertyIsNull``; :class:`QgisOgc` writes
+    ``PropertyIsNull`` and ``ogc:Function``) or the name of a backend flavour whose filter dialect is OGC Filter.
     """
     if version not in VERSIONS:
         raise ValueError(f"unsupported Filter Encoding version {version!r}; expected one of {VERSIONS}")
@@ -298,5 +324,19 @@ def to_ogc_filter(
     if expr == FALSE:
         raise UnsupportedParameter(parameter, "a condition no feature can meet (such as 1=0) cannot be sent to this "
                                    "backend; leave the layer out instead")
-    root = _element("Filter", _Renderer(version, parameter, backend).build(expr))
+    variant = _flavor_variant(backend) if isinstance(backend, str) else backend
+    root = _element("Filter", variant(version, parameter).render(expr))
     return etree.tostring(root, encoding="unicode")
+
+
+def _flavor_variant(name: str) -> OgcVariant:
+    # Flavour names are spelt in the flavour table only.  Imported here because the table imports this module
+    # (through the dialects) for its filter dialects.
+    from translators.filters.dialects import OgcFilterDialect
+    from translators.ogc.flavors import FLAVORS
+
+    flavor = FLAVORS.get(name)
+    dialect = flavor.filter_dialect if flavor is not None else None
+    if not isinstance(dialect, OgcFilterDialect):
+        raise ValueError(f"{name!r} names no backend flavour that reads OGC filters")
+    return dialect.variant

@@ -101,6 +101,7 @@ def _clip(text: str, limit: int = 40) -> str:
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[^\W\d]\w*")
 _OPERATOR_RUN = re.compile(r"[<>=!]+")
+_PUNCTUATION = {"(": _Kind.LPAREN, ")": _Kind.RPAREN, ",": _Kind.COMMA, "+": _Kind.SIGN, "-": _Kind.SIGN}
 _OPERATORS = {"=": CompareOp.EQ, "<>": CompareOp.NE, "!=": CompareOp.NE, "<": CompareOp.LT, "<=": CompareOp.LE,
               ">": CompareOp.GT, ">=": CompareOp.GE}
 # Characters an XML 1.0 document cannot carry; refusing them here keeps every renderer's output well-formed.
@@ -157,75 +158,73 @@ class _Parser:
     # --- tokenizer -----------------------------------------------------------------------------------------------
 
     def _tokenize(self) -> list[_Token]:
-        text = self.text
-        bad = _NOT_XML_CHAR.search(text)
+        bad = _NOT_XML_CHAR.search(self.text)
         if bad:
             self.fail(f"the control character U+{ord(bad.group()):04X} is not allowed", bad.start())
         tokens: list[_Token] = []
-        i, n = 0, len(text)
-        while i < n:
-            ch = text[i]
-            if ch.isspace():
+        i = 0
+        while i < len(self.text):
+            if self.text[i].isspace():
                 i += 1
-            elif ch == "'":
-                value, i_end = self._quoted(i, "'", "string")
-                tokens.append(_Token(_Kind.STRING, value, i))
-                i = i_end
-            elif ch == '"':
-                value, i_end = self._quoted(i, '"', "quoted field name")
-                if not value:
-                    self.fail("empty quoted field name", i)
-                tokens.append(_Token(_Kind.QUOTED_IDENT, value, i))
-                i = i_end
-            elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
-                match = _NUMBER.match(text, i)
-                assert match is not None
-                end = match.end()
-                if end < n and (text[end].isalnum() or text[end] in "._'\""):
-                    self.fail(f"malformed number '{_clip(text[i:end + 1])}'", i)
-                tokens.append(_Token(_Kind.NUMBER, match.group(), i))
-                i = end
-            elif ch.isalpha() or ch == "_":
-                match = _IDENT.match(text, i)
-                assert match is not None
-                word, end = match.group(), match.end()
-                if word.upper() == "N" and end < n and text[end] == "'":
-                    # N'…': SQL Server's national-character string, as some ArcGIS clients send it.
-                    value, end = self._quoted(end, "'", "string")
-                    tokens.append(_Token(_Kind.STRING, value, i))
-                else:
-                    tokens.append(_Token(_Kind.IDENT, word, i))
-                i = end
-            elif ch in "<>=!":
-                match = _OPERATOR_RUN.match(text, i)
-                assert match is not None
-                op = match.group()
-                if op not in _OPERATORS:
-                    self.fail(f"unknown operator '{op}'", i)
-                tokens.append(_Token(_Kind.OP, op, i))
-                i = match.end()
-            elif ch == "(":
-                tokens.append(_Token(_Kind.LPAREN, ch, i))
-                i += 1
-            elif ch == ")":
-                tokens.append(_Token(_Kind.RPAREN, ch, i))
-                i += 1
-            elif ch == ",":
-                tokens.append(_Token(_Kind.COMMA, ch, i))
-                i += 1
-            elif ch in "+-":
-                if text.startswith("--", i):
-                    self.fail("comments are not allowed", i)
-                tokens.append(_Token(_Kind.SIGN, ch, i))
-                i += 1
-            elif text.startswith("/*", i):
-                self.fail("comments are not allowed", i)
-            elif ch in _UNEXPECTED_CHARS:
-                self.fail(f"{_UNEXPECTED_CHARS[ch]} ('{ch}')", i)
-            else:
-                self.fail(f"unexpected character '{ch}'", i)
-        tokens.append(_Token(_Kind.EOF, "", n))
+                continue
+            token, i = self._token_at(i)
+            tokens.append(token)
+        tokens.append(_Token(_Kind.EOF, "", len(self.text)))
         return tokens
+
+    def _token_at(self, i: int) -> tuple[_Token, int]:
+        """The token starting at ``i`` (not a space), its kind told by its first character, and the offset after it."""
+        text, ch = self.text, self.text[i]
+        if ch in "'\"":
+            return self._quoted_token(i)
+        if ch.isdigit() or (ch == "." and text[i + 1:i + 2].isdigit()):
+            return self._number_token(i)
+        if ch.isalpha() or ch == "_":
+            return self._word_token(i)
+        if ch in "<>=!":
+            return self._operator_token(i)
+        if ch in _PUNCTUATION and not text.startswith("--", i):
+            return _Token(_PUNCTUATION[ch], ch, i), i + 1
+        if text.startswith(("--", "/*"), i):
+            self.fail("comments are not allowed", i)
+        if ch in _UNEXPECTED_CHARS:
+            self.fail(f"{_UNEXPECTED_CHARS[ch]} ('{ch}')", i)
+        self.fail(f"unexpected character '{ch}'", i)
+
+    def _quoted_token(self, i: int) -> tuple[_Token, int]:
+        if self.text[i] == "'":
+            value, end = self._quoted(i, "'", "string")
+            return _Token(_Kind.STRING, value, i), end
+        value, end = self._quoted(i, '"', "quoted field name")
+        if not value:
+            self.fail("empty quoted field name", i)
+        return _Token(_Kind.QUOTED_IDENT, value, i), end
+
+    def _number_token(self, i: int) -> tuple[_Token, int]:
+        text = self.text
+        match = _NUMBER.match(text, i)
+        assert match is not None
+        end = match.end()
+        if end < len(text) and (text[end].isalnum() or text[end] in "._'\""):
+            self.fail(f"malformed number '{_clip(text[i:end + 1])}'", i)
+        return _Token(_Kind.NUMBER, match.group(), i), end
+
+    def _word_token(self, i: int) -> tuple[_Token, int]:
+        match = _IDENT.match(self.text, i)
+        assert match is not None
+        word, end = match.group(), match.end()
+        if word.upper() == "N" and self.text.startswith("'", end):
+            # N'…': SQL Server's national-character string, as some ArcGIS clients send it.
+            value, end = self._quoted(end, "'", "string")
+            return _Token(_Kind.STRING, value, i), end
+        return _Token(_Kind.IDENT, word, i), end
+
+    def _operator_token(self, i: int) -> tuple[_Token, int]:
+        match = _OPERATOR_RUN.match(self.text, i)
+        assert match is not None
+        if match.group() not in _OPERATORS:
+            self.fail(f"unknown operator '{match.group()}'", i)
+        return _Token(_Kind.OP, match.group(), i), match.end()
 
     def _quoted(self, start: int, quote: str, what: str) -> tuple[str, int]:
         """Read a ``quote``-delimited run starting at ``start``; a doubled quote stands for one."""

@@ -10,31 +10,17 @@ QGIS 3.22 expressions have no BETWEEN either.
 from __future__ import annotations
 
 import datetime as dt
-from typing import assert_never
 
 from translators.errors import InvalidParameter
 from translators.filters.ast import (
-    And,
-    Between,
     CompareOp,
-    Comparison,
-    Const,
     Expr,
-    Field,
-    Func,
-    In,
-    IsNull,
-    Like,
+    FuncName,
     LikePart,
-    Literal,
     LiteralValue,
-    Not,
-    Operand,
-    Or,
     Wildcard,
-    push_negations,
-    simplify,
 )
+from translators.filters.render import TextRenderer
 
 _OPERATOR = {
     CompareOp.EQ: "=",
@@ -68,69 +54,43 @@ def literal(value: LiteralValue) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-class _Renderer:
-    def __init__(self, parameter: str) -> None:
-        self.parameter = parameter
+def refuse_backslash_before_wildcard(pattern: tuple[LikePart, ...], parameter: str) -> None:
+    """Refuse a LIKE pattern whose literal text ends in a backslash right before a wildcard.
 
-    def render(self, expr: Expr) -> str:
-        match expr:
-            case Comparison(left, op, right):
-                return f"{self.operand(left)} {_OPERATOR[op]} {self.operand(right)}"
-            case And(operands):
-                return " AND ".join(f"( {self.render(c)} )" if isinstance(c, Or) else self.render(c) for c in operands)
-            case Or(operands):
-                return " OR ".join(self.render(c) for c in operands)
-            case Not(In(operand, values)):
-                return f"{self.operand(operand)} NOT IN {self.values(values)}"
-            case Not(Like(operand, pattern)):
-                return f"{self.operand(operand)} NOT LIKE {self.pattern(pattern)}"
-            case Not(IsNull(operand)):
-                return f"{self.operand(operand)} IS NOT NULL"
-            case Not(Between() as between):
-                return f"NOT {self.render(between)}"
-            case Not(operand):
-                return f"NOT ( {self.render(operand)} )"
-            case In(operand, values):
-                return f"{self.operand(operand)} IN {self.values(values)}"
-            case Like(operand, pattern):
-                return f"{self.operand(operand)} LIKE {self.pattern(pattern)}"
-            case Between(operand, low, high):
-                target = self.operand(operand)
-                return f"( {target} >= {literal(low.value)} AND {target} <= {literal(high.value)} )"
-            case IsNull(operand):
-                return f"{self.operand(operand)} IS NULL"
-            case Const(value):
-                return "1 = 1" if value else "1 = 0"
-            case _:
-                assert_never(expr)
+    QGIS reads ``\\%`` and ``\\_`` in a LIKE pattern as literal % and _, and any other backslash as itself
+    (``QgsExpressionNodeBinaryOperator::evalNode``), so such a pattern cannot be written.  OGC ``PropertyIsLike``
+    sent to QGIS Server becomes the same LIKE, so it is refused there too.
+    """
+    if any(isinstance(p, str) and p.endswith("\\") and i + 1 < len(pattern) for i, p in enumerate(pattern)):
+        raise InvalidParameter(parameter, "a LIKE pattern with a backslash right before a wildcard cannot be "
+                               "expressed for this service")
 
-    def operand(self, operand: Operand) -> str:
-        match operand:
-            case Field(name):
-                return quote_field(name)
-            case Literal(value):
-                return literal(value)
-            case Func(name, arg):
-                return f"{name.lower()}({self.operand(arg)})"
-            case _:
-                assert_never(operand)
 
-    def values(self, values: tuple[Literal, ...]) -> str:
-        return "( " + " , ".join(literal(v.value) for v in values) + " )"
+class _QgisRenderer(TextRenderer):
+    # Every token stands apart: QGIS Server's FILTER check splits on spaces.
+    operators = _OPERATOR
+    open, close, comma = "( ", " )", " , "
+
+    def write_between(self, subject: str, low: str, high: str) -> str:
+        # QGIS 3.22 expressions have no BETWEEN.
+        return self.enclosed(f"{subject} >= {low} AND {subject} <= {high}")
+
+    def constant(self, value: bool) -> str:
+        return "1 = 1" if value else "1 = 0"
 
     def pattern(self, pattern: tuple[LikePart, ...]) -> str:
-        # QGIS reads "\%" and "\_" in a LIKE pattern as literal % and _, and any other backslash as itself
-        # (QgsExpressionNodeBinaryOperator::evalNode), so a backslash right before a wildcard cannot be written.
-        out: list[str] = []
-        for i, part in enumerate(pattern):
-            if isinstance(part, Wildcard):
-                out.append(part.value)
-                continue
-            if part.endswith("\\") and i + 1 < len(pattern):
-                raise InvalidParameter(self.parameter, "a LIKE pattern with a backslash right before a wildcard "
-                                       "cannot be expressed for this service")
-            out.append(part.replace("%", "\\%").replace("_", "\\_"))
-        return quote_string("".join(out))
+        refuse_backslash_before_wildcard(pattern, self.parameter)
+        return quote_string("".join(part.value if isinstance(part, Wildcard)
+                                    else part.replace("%", "\\%").replace("_", "\\_") for part in pattern))
+
+    def field(self, name: str) -> str:
+        return quote_field(name)
+
+    def value(self, value: LiteralValue) -> str:
+        return literal(value)
+
+    def call(self, name: FuncName, arg: str) -> str:
+        return f"{name.lower()}({arg})"
 
 
 def to_qgis_expression(expr: Expr, *, parameter: str = "where") -> str:
@@ -139,4 +99,4 @@ def to_qgis_expression(expr: Expr, *, parameter: str = "where") -> str:
     Constants render as ``1 = 1`` and ``1 = 0``.  A LIKE pattern QGIS cannot express raises
     :class:`~translators.errors.InvalidParameter` for ``parameter``.
     """
-    return _Renderer(parameter).render(push_negations(simplify(expr)))
+    return _QgisRenderer(parameter).text(expr)

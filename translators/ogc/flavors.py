@@ -1,41 +1,99 @@
-"""Vendor differences between WMS servers, kept in one table so the rest of the code stays generic."""
+"""Vendor differences between OGC servers, kept in one table so the rest of the code stays generic.
+
+Code reads a backend's :class:`Flavor` record and never compares flavour names.  A new kind of backend is one more
+entry in :data:`FLAVORS`; configuration accepts the names found there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-# QGIS Server 3.22 runs a text FILTER as provider SQL behind a token whitelist (upper(), dates, escaped LIKE and IN
-# come out wrong), while its OGC Filter XML path evaluates real QGIS expressions: QGIS gets OGC XML too.
-Dialect = Literal["ogc-mapserver", "ogc-qgis", "cql"]
+from translators.filters.dialects import CqlFilterDialect, FilterDialect, OgcFilterDialect
+from translators.filters.ogc import MapServerOgc, QgisOgc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Flavor:
-    """What one kind of backend can do beyond plain WMS."""
+    """What one kind of backend can do beyond plain WMS and WCS, and which vendor parameters ask for it.
+
+    Further per-vendor formats belong here as they are needed (the GetFeatureInfo and legend formats of a backend).
+    """
 
     name: str
-    filter_dialect: Dialect | None
+    filter_dialect: FilterDialect | None  # how GetMap carries feature filters; None: the backend cannot filter
     dpi_parameter: str | None  # vendor parameter carrying the device resolution
+    dpi_format: str  # str.format template of its value, given the resolution as a float
     rotation_parameter: str | None  # vendor parameter rotating the map about its centre
     rotation_sign: float  # multiplies ArcGIS's counter-clockwise degrees into the vendor's convention
+    wcs_band_subsetting: bool  # does GetCoverage honour a band subset (BANDS, RANGESUBSET)?
     capabilities_top_first: bool  # does document order list the topmost layer first?
-    fix_group_extents: bool
-    supports_raster_time: bool
+    fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
+    supports_raster_time: bool  # can rasters be asked for by TIME?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
         if not self.dpi_parameter:
             return {}
-        value = f"{dpi:g}"
-        if self.dpi_parameter == "FORMAT_OPTIONS":
-            return {"FORMAT_OPTIONS": f"dpi:{value}"}
-        return {self.dpi_parameter: value}
+        return {self.dpi_parameter: self.dpi_format.format(dpi)}
 
 
-FLAVORS: dict[str, Flavor] = {
-    "mapserver": Flavor("mapserver", "ogc-mapserver", "MAP_RESOLUTION", "ANGLE", -1.0, False, False, True),
-    "qgis": Flavor("qgis", "ogc-qgis", "DPI", None, 1.0, True, True, False),
-    "geoserver": Flavor("geoserver", "cql", "FORMAT_OPTIONS", "ANGLE", -1.0, False, False, True),
-    "generic": Flavor("generic", None, None, None, 1.0, False, False, True),
-}
+# MapServer and QGIS Server read one OGC Filter document per layer in WMS FILTER, each in parentheses ("()" for a
+# layer without one).  QGIS Server 3.22 runs a text FILTER as provider SQL behind a token whitelist (upper(), dates,
+# escaped LIKE and IN come out wrong), while its OGC Filter XML path evaluates real QGIS expressions: QGIS gets OGC
+# XML too.  GeoServer reads ECQL in CQL_FILTER, one condition per layer separated by ';' (INCLUDE: no filter).
+FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
+    Flavor(
+        name="mapserver",
+        filter_dialect=OgcFilterDialect(parameter="FILTER", separator="", layer_template="({})", unfiltered="",
+                                        variant=MapServerOgc),
+        dpi_parameter="MAP_RESOLUTION",
+        dpi_format="{:g}",
+        rotation_parameter="ANGLE",
+        rotation_sign=-1.0,
+        wcs_band_subsetting=True,
+        capabilities_top_first=False,
+        fix_group_extents=False,
+        supports_raster_time=True,
+    ),
+    Flavor(
+        name="qgis",
+        filter_dialect=OgcFilterDialect(parameter="FILTER", separator="", layer_template="({})", unfiltered="",
+                                        variant=QgisOgc),
+        dpi_parameter="DPI",
+        dpi_format="{:g}",
+        rotation_parameter=None,
+        rotation_sign=1.0,
+        wcs_band_subsetting=False,
+        capabilities_top_first=True,
+        fix_group_extents=True,  # QGIS Server 3.22 publishes wrong group boxes
+        supports_raster_time=False,
+    ),
+    Flavor(
+        name="geoserver",
+        filter_dialect=CqlFilterDialect(parameter="CQL_FILTER", separator=";", layer_template="{}",
+                                        unfiltered="INCLUDE"),
+        dpi_parameter="FORMAT_OPTIONS",
+        dpi_format="dpi:{:g}",
+        rotation_parameter="ANGLE",
+        rotation_sign=-1.0,
+        wcs_band_subsetting=False,
+        capabilities_top_first=False,
+        fix_group_extents=False,
+        supports_raster_time=True,
+    ),
+    Flavor(
+        name="generic",
+        filter_dialect=None,
+        dpi_parameter=None,
+        dpi_format="{:g}",
+        rotation_parameter=None,
+        rotation_sign=1.0,
+        wcs_band_subsetting=False,
+        capabilities_top_first=False,
+        fix_group_extents=False,
+        supports_raster_time=True,
+    ),
+)}
+
+DEFAULT_FLAVOR = "generic"
+"""The flavour of a backend whose configuration names none: plain WMS/WCS."""

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from translators.crs import SpatialRef, ogc_bbox_order
 from translators.errors import UnsupportedParameter
-from translators.filters import to_cql, to_ogc_filter
 from translators.filters.ast import Expr
 from translators.ogc.flavors import Flavor
 from translators.params import format_number
@@ -48,17 +46,9 @@ def filter_params(layers: Sequence[str], filters: Mapping[str, Expr], flavor: Fl
     """Render per-layer filters in the flavour's dialect (one vendor parameter for all layers)."""
     if not filters:
         return {}
-    dialect = flavor.filter_dialect
-    if dialect is None:
+    if flavor.filter_dialect is None:
         raise UnsupportedParameter("layerDefs", f"a {flavor.name} backend cannot filter features")
-    if dialect == "cql":
-        return {"CQL_FILTER": ";".join(to_cql(filters[name], parameter="layerDefs") if name in filters
-                                       else "INCLUDE" for name in layers)}
-    backend: Literal["mapserver", "qgis"] = "qgis" if dialect == "ogc-qgis" else "mapserver"
-    # One parenthesised filter per requested layer, empty for the unfiltered ones.
-    parts = [f"({to_ogc_filter(filters[name], parameter='layerDefs', backend=backend) if name in filters else ''})"
-             for name in layers]
-    return {"FILTER": "".join(parts)}
+    return flavor.filter_dialect.params(layers, filters, parameter="layerDefs")
 
 
 def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, str]:
