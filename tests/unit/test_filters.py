@@ -475,3 +475,9 @@ def test_ogc_output_is_well_formed_and_ecql_and_qgis_are_single_line(where: str)
     root = etree.fromstring(to_ogc_filter(expr))
     assert root.tag == f"{{{NS}}}Filter" and len(root) == 1
     assert "\n" not in to_qgis_expression(expr)
+
+
+@pytest.mark.parametrize("clause", ["a = ²", "a = .²", "a = ½"])
+def test_digits_that_are_not_decimal_are_a_clear_400(clause: str) -> None:
+    with pytest.raises(InvalidParameter, match="unexpected character"):
+        parse_where(clause, "where")

@@ -177,7 +177,7 @@ class _Parser:
         text, ch = self.text, self.text[i]
         if ch in "'\"":
             return self._quoted_token(i)
-        if ch.isdigit() or (ch == "." and text[i + 1:i + 2].isdigit()):
+        if ch.isdecimal() or (ch == "." and text[i + 1:i + 2].isdecimal()):  # what \d matches
             return self._number_token(i)
         if ch.isalpha() or ch == "_":
             return self._word_token(i)
