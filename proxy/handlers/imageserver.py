@@ -15,6 +15,7 @@ from proxy.respond import json_response, respond
 from proxy.services import ImageService
 from translators.arcgis.export import kmz_params
 from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
+from translators.arcgis.image_render import download_file, export_image, identify_values
 from translators.arcgis.imageservice import export_image_result, key_properties, service_info, statistics
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
@@ -22,7 +23,6 @@ from translators.imaging import make_kmz
 from translators.ogc.getmap import MapQuery
 from translators.ogc.wcs import getcoverage_params, snap_to_grid
 from translators.params import Params
-from translators.raster.pipeline import download_file, export_image, identify_values
 
 EXPORT_FORMATS = ("html", "json", "pjson", "image", "kmz")
 THUMBNAIL = 200
