@@ -18,9 +18,8 @@ used while they still describe the data: after a function that changes values th
 Clip carry them along), and they are ignored when their count differs from the raster's band count.
 
 Layout: ``rule`` parses the envelope and applies a rule; ``base`` holds :class:`RasterFunction` and the
-:class:`~translators.raster.functions.base.Function` base class; ``registry`` lists the functions; each family has
-its module (``identity``, ``stretch``, ``colormap``, ``terrain``, ``indices``, ``remap``, ``clip``,
-``extract_band``), whose docstring states the decisions that are ours rather than documented ArcGIS behaviour;
+:class:`~translators.raster.functions.base.Function` base class; ``registry`` lists the functions, each family in a
+module of its own whose docstring states the decisions that are ours rather than documented ArcGIS behaviour;
 ``helpers`` holds what several of them share.
 """
 
