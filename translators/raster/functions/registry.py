@@ -13,6 +13,7 @@ from translators.raster.functions.base import Function
 from translators.raster.functions.clip import Clip
 from translators.raster.functions.colormap import Colormap
 from translators.raster.functions.extract_band import ExtractBand
+from translators.raster.functions.grayscale import Grayscale
 from translators.raster.functions.identity import Identity
 from translators.raster.functions.indices import NDVI, BandArithmetic
 from translators.raster.functions.remap import Remap
@@ -33,6 +34,7 @@ FUNCTIONS: Final[tuple[Function[Any], ...]] = (
     Remap(),
     Clip(),
     ExtractBand(),
+    Grayscale(),
 )
 
 
@@ -41,7 +43,7 @@ FUNCTIONS: Final[tuple[Function[Any], ...]] = (
 NOT_IMPLEMENTED: Final = frozenset({
     "argstatistics", "arithmetic", "ccdc", "classify", "colormaptorgb", "colorspaceconversion", "complex",
     "compositeband", "computechange", "contrastbrightness", "convolution", "createcolorcomposite", "curvature",
-    "detectchange", "elevationvoidfill", "geometric", "grayscale", "greyscale", "local", "mask", "mlclassify",
+    "detectchange", "elevationvoidfill", "geometric", "local", "mask", "mlclassify",
     "multidimensionalraster", "multidimensionalfilter", "pansharpening", "pansharpen", "processrastercollection",
     "rastercalculator", "recast", "resample", "segmentmeanshift", "shadedrelief", "speckle", "spectralconversion",
     "spectralunmixing", "statistics", "statisticshistogram", "statisticshistograms", "surfaceparam",
