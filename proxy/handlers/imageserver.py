@@ -19,6 +19,7 @@ from proxy.routes import Call, operation
 from proxy.services import ImageService
 from translators.arcgis.formats import kmz_params, parse_output, shown_in_browser
 from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
+from translators.arcgis.image_render import download_file, export_image, identify_values
 from translators.arcgis.imageservice import (
     export_image_result,
     identify_result,
@@ -31,7 +32,6 @@ from translators.errors import InvalidParameter, NotFound
 from translators.ogc.getmap import MapQuery
 from translators.ogc.wcs import getcoverage_params, snap_to_grid
 from translators.params import Params
-from translators.raster.pipeline import download_file, export_image, identify_values
 
 KIND = "ImageServer"
 THUMBNAIL = 200

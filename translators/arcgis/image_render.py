@@ -1,4 +1,4 @@
-"""The ImageServer processing chain, run on fetched coverage bytes (pure; called in an executor).
+"""The ImageServer processing chain over ArcGIS plans, run on fetched coverage bytes (pure; called in an executor).
 
 Order: band selection (``bandIds``) → onto the target grid (resampling / warp) → ``renderingRule`` → ``noData`` →
 ``pixelType`` → encoding.  Bands are selected first, as a range subset of the source, so that functions such as
