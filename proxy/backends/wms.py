@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from proxy.backends.http import BackendClient, Response
+from proxy.backends.http import Response
+from proxy.backends.ogc import OgcBackend, check_answer
 from proxy.backends.refresh import Refreshing
-from proxy.cache import Cache, Entry, cache_key, normalise_url
+from proxy.cache import Cache, Entry, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import BackendError
-from translators.ogc.flavors import FLAVORS, Flavor
 from translators.ogc.getmap import MapQuery, getmap_params
 from translators.ogc.wms import WmsCapabilities, parse_capabilities
 from translators.ogc.xml import exception_messages
@@ -20,11 +20,7 @@ log = logging.getLogger(__name__)
 
 def check_image(response: Response, mime: str) -> bytes:
     """Return the body if it is the image asked for; an OGC exception or any other body is a 502."""
-    messages = exception_messages(response.body)
-    if messages is not None:
-        raise BackendError("The backend returned an error for this map request.", messages)
-    if response.status != 200:
-        raise BackendError(f"The backend answered HTTP {response.status}.")
+    check_answer(response, "map")
     got = response.content_type.split(";")[0].strip().lower()
     wanted = mime.split(";")[0].strip().lower()
     if got != wanted and not (wanted.startswith("image/svg") and got.startswith("image/svg")):
@@ -34,26 +30,15 @@ def check_image(response: Response, mime: str) -> bytes:
     return response.body
 
 
-class WmsBackend:
+class WmsBackend(OgcBackend):
     """One WMS endpoint as used by map services."""
 
     def __init__(self, settings: BackendSettings, run_cpu: RunCpu, cache: Cache, namespace: str,
                  ttl: float) -> None:
-        self.settings = settings
-        self.flavor: Flavor = FLAVORS[settings.flavor]
-        self.client = BackendClient(settings, cache.count_backend_request)
-        self.identity = normalise_url(settings.url)
-        self.cache = cache
-        self.namespace = namespace
-        self.ttl = ttl
-        self._run_cpu = run_cpu
+        super().__init__(settings, run_cpu, cache, namespace, ttl)
         self._caps = Refreshing[WmsCapabilities](
             self._fetch_capabilities, settings.capabilities_ttl, cache,
             cache_key(namespace, "caps", self.identity, {"VERSION": settings.wms_version}), f"{namespace} capabilities")
-
-    async def close(self) -> None:
-        """Release the connection pool."""
-        await self.client.close()
 
     async def capabilities(self) -> WmsCapabilities:
         """The parsed capabilities: refreshed in the background after their TTL, served stale while the backend is
@@ -84,6 +69,4 @@ class WmsBackend:
         async def produce() -> tuple[bytes, str]:
             return check_image(await self.client.get(params), query.mime), query.mime
 
-        key = cache_key(self.namespace, "map", self.identity, params)
-        entry, status = await self.cache.fetch(key, self.namespace, self.ttl, produce)
-        return entry, status, key
+        return await self.cached("map", params, produce)
