@@ -219,3 +219,22 @@ def test_two_processes_share_redis(mapserver: FastCgiBackend, redis_url: str, tm
                        headers={"Authorization": "Bearer s3cret"})
         assert purged.status == 200 and purged.json()["dropped"] >= 2
         assert export(first, "r/World", bbox=bbox).headers["X-Arcbridge-Cache"] == "miss"
+
+
+@pytest.mark.parametrize(("base", "change"), [
+    ({"format": "tiff"}, {"compression": "LZ77"}),
+    ({"format": "jpg"}, {"compressionQuality": "10"}),
+    ({"format": "lerc"}, {"compressionTolerance": "50"}),
+    ({"format": "lerc"}, {"lercVersion": "1"}),
+    ({"format": "tiff"}, {"pixelType": "S16"}),
+])
+def test_image_server_answers_differ_by_every_parameter_that_changes_the_bytes(
+        gateway: Gateway, base: dict[str, str], change: dict[str, str]) -> None:
+    url = gateway.services_url("img/Elevation", "ImageServer") + "/exportImage"
+    params = {"bbox": f"{random.uniform(0, 5):.5f},41,9,49", "size": "64,64", "f": "image", **base}
+    first = fetch(url, params)
+    assert first.status == 200 and first.headers["X-Arcbridge-Cache"] == "miss"
+    assert fetch(url, params).headers["X-Arcbridge-Cache"] == "hit"
+    other = fetch(url, {**params, **change})
+    assert other.status == 200 and other.headers["X-Arcbridge-Cache"] == "miss", change
+    assert other.body != first.body

@@ -9,7 +9,7 @@ locally with the requested interpolation: backends' own reprojection is unreliab
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -109,25 +109,28 @@ class ImagePlan:
 
 
 def answer_key_params(plan: ImagePlan) -> list[tuple[str, str]]:
-    """What an exportImage answer is made of, canonically: the raster, cells and bands fetched, and every parameter of
-    the local work (parsed, so that JSON key order, number spelling and case no longer matter). Two plans with equal
-    lists give the same bytes."""
-    def numbers(values: tuple[float, ...] | list[float]) -> str:
-        return ",".join(format_number(v) for v in values)
+    """What an exportImage answer is made of, canonically: every field of the plan — the raster, cells and bands
+    fetched, and every parameter of the local work, parsed (so that JSON key order, number spelling and case no
+    longer matter).  Built from the plan's fields themselves, so that a new parameter cannot be left out of the key.
+    Two plans with equal lists give the same bytes."""
+    return [(f.name.upper(), _canonical(getattr(plan, f.name))) for f in fields(plan)]
 
-    fetch = plan.fetch
-    sr = str(plan.sr.wkid) if plan.sr.wkid is not None else plan.sr.wkt or plan.sr.ogc_code or ""
-    fetched = "none" if fetch is None else \
-        f"{fetch.raster.id}|{numbers(fetch.bbox)}|{fetch.width}x{fetch.height}|{fetch.bands}"
-    return [
-        ("EXTENT", numbers(plan.extent)), ("SR", sr), ("SIZE", f"{plan.width},{plan.height}"), ("FETCH", fetched),
-        ("BANDIDS", repr(plan.band_ids)), ("RESAMPLING", plan.resampling.name),
-        ("RULE", repr(plan.rendering_rule)),  # frozen dataclasses of typed, parsed values: a canonical spelling
-        ("NODATA", repr(plan.no_data)), ("NODATAINTERPRETATION", repr(plan.no_data_interpretation)),
-        ("PIXELTYPE", repr(plan.pixel_type)), ("FORMAT", plan.format), ("COMPRESSION", repr(plan.compression)),
-        ("QUALITY", repr(plan.compression_quality)), ("LERC", repr(plan.lerc_version)),
-        ("TOLERANCE", repr(plan.compression_tolerance)),
-    ]
+
+def _canonical(value: object) -> str:
+    """One spelling per value: numbers as :func:`format_number`, an SR by its identity, a fetch by what it asks."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int | float):
+        return format_number(value)
+    if isinstance(value, tuple):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    if isinstance(value, SpatialRef):
+        return str(value.wkid) if value.wkid is not None else value.wkt or value.ogc_code or ""
+    if isinstance(value, Resampling):
+        return str(value.name)
+    if isinstance(value, Fetch):
+        return f"{value.raster.id}|{_canonical(value.bbox)}|{value.width}x{value.height}|{_canonical(value.bands)}"
+    return repr(value)  # strings, and parsed rules: frozen dataclasses of typed values, a canonical spelling
 
 
 def parse_band_ids(text: str | None, band_count: int, parameter: str = "bandIds") -> tuple[int, ...] | None:
