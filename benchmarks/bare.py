@@ -3,7 +3,7 @@
     python -m benchmarks.bare --body FILE --content-type image/png --port 9001
 
 One process, one route answering every GET with the same body and content type (what a cached export answers),
-no middleware, no access log: the ceiling aiohttp itself sets on this machine.
+no middleware, no access log, on uvloop like the gateway: the ceiling aiohttp itself sets on this machine.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 
@@ -28,7 +29,7 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=uvloop.new_event_loop())
 
 
 if __name__ == "__main__":

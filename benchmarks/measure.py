@@ -22,6 +22,7 @@ from PIL import Image
 
 from benchmarks.procs import BenchGateway, Helper, StartError, cpu_seconds, proc_status_kb, wrk
 from tests.backends import dataspec as ds
+from translators.raster.io import WARP_THREADS
 
 WORLD = "bench/World"
 ELEVATION = "bench/Elevation"
@@ -486,7 +487,8 @@ def local_warp(env: Env) -> list[Row]:
     wcs = [p for p in env.recorder.get_json(f"/__bench/log?since={before}") if "REQUEST=GetCoverage" in p]
     gdal_proc = subprocess.Popen(
         ["/usr/bin/python3", str(Path(__file__).with_name("gdal_warp.py")), str(env.data_dir / ds.FILES["dem"]),
-         "EPSG:3395", *(repr(ext[k]) for k in ("xmin", "ymin", "xmax", "ymax")), str(WARP_SIZE), str(WARP_SIZE)],
+         "EPSG:3395", *(repr(ext[k]) for k in ("xmin", "ymin", "xmax", "ymax")), str(WARP_SIZE), str(WARP_SIZE),
+         str(WARP_THREADS)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert gdal_proc.stdin is not None and gdal_proc.stdout is not None
 
@@ -525,7 +527,8 @@ def local_warp(env: Env) -> list[Row]:
     suspicious = [m for m in gw_ms if m < 0.25 * statistics.median(gw_ms)]
     row.notes = (f"median of {len(gw_ms)}, alternated; arcbridge end to end (HTTP, WCS fetch of the 500² Float32 "
                  f"coverage, warp, GeoTIFF encode) vs in-process gdal.Warp -r near -ot Float32 to a GeoTIFF in "
-                 f"/vsimem, same extent and size (process start excluded)")
+                 f"/vsimem, same extent and size (process start excluded), both warping with {WARP_THREADS} "
+                 f"thread(s)")
     if wcs_ms:
         row.notes += f"; the WCS fetch alone: {statistics.median(wcs_ms):.1f} ms"
     if suspicious:

@@ -910,3 +910,20 @@ def test_surface_input_may_be_named_dem() -> None:
     parsed = parse_rendering_rule({"rasterFunction": "Colormap", "rasterFunctionArguments": {
         "ColormapName": "Gray", "DEM": rule("Hillshade")}})
     assert parsed is not None and parsed.raster is not None and parsed.raster.name == "Hillshade"
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    # key colours at 0, 128 and 255 of a U8 band (the colours ArcGIS's maps and ramps are defined by)
+    ({"ColormapName": "Gray"}, [(0, 0, 0), (128, 128, 128), (255, 255, 255)]),
+    ({"ColormapName": "Elevation"}, [(0, 255, 255), (128, 0, 128), (0, 0, 0)]),
+    ({"ColorRamp": "Black to White"}, [(0, 0, 0), (128, 128, 128), (255, 255, 255)]),
+    ({"ColorrampName": "Slope"}, [(56, 168, 0), (255, 255, 0), (255, 0, 0)]),
+    ({"ColorrampName": "Elevation #1"}, [(175, 240, 233), (0, 128, 64), (255, 255, 255)]),
+    ({"ColorRamp": "Red to Green"}, [(245, 0, 0), (255, 255, 0), (0, 168, 0)]),
+])
+def test_named_maps_and_ramps_give_their_colours(arguments: dict[str, Any],
+                                                 expected: list[tuple[int, int, int]]) -> None:
+    out = run(raster(np.array([[0, 128, 255]], dtype=np.uint8), pixel_type="U8"), rule("Colormap", **arguments))
+    got = [tuple(int(c) for c in pixel) for pixel in np.moveaxis(out.data, 0, -1)[0]]
+    for colour, want in zip(got, expected, strict=True):
+        assert max(abs(a - b) for a, b in zip(colour, want, strict=True)) <= 1, (got, expected)
