@@ -18,6 +18,7 @@ from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS
 from translators.timeutil import parse_iso
 
 SERVICE_TYPES = ("MapServer", "ImageServer")
+CAPABILITIES_ORDERS = {"topFirst": True, "bottomFirst": False}  # backend.capabilitiesOrder: is the top layer first?
 SERVICE_DATA_TYPES = ("esriImageServiceDataTypeGeneric", "esriImageServiceDataTypeElevation",
                       "esriImageServiceDataTypeThematic", "esriImageServiceDataTypeProcessed",
                       "esriImageServiceDataTypeScientific", "esriImageServiceDataTypeRGB")
@@ -45,6 +46,7 @@ class BackendSettings:
     max_connections: int = 16
     capabilities_ttl: float = 300.0
     headers: dict[str, str] = field(default_factory=dict)
+    capabilities_top_first: bool | None = None  # which end of the capabilities is the top layer; None: the flavour's
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _names(data: dict[str, Any], name: str, key: str) -> tuple[str, ...] | None:
 def _backend(value: Any, key: str) -> BackendSettings:
     data = _mapping(value, key)
     _known(data, key, {"url", "flavor", "version", "timeout", "connectTimeout", "maxConnections",
-                       "capabilitiesTTL", "headers"})
+                       "capabilitiesTTL", "headers", "capabilitiesOrder"})
     url = _text(data, "url", key)
     if not url:
         raise ConfigError(f"{key}.url", "is required")
@@ -176,9 +178,13 @@ def _backend(value: Any, key: str) -> BackendSettings:
     for name, value in headers.items():
         if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or any(c in value for c in "\r\n\0"):
             raise ConfigError(f"{key}.headers", f"'{name}' is not a valid header name, or its value holds a line break")
+    order = data.get("capabilitiesOrder")
+    if order is not None and order not in CAPABILITIES_ORDERS:
+        raise ConfigError(f"{key}.capabilitiesOrder", f"must be one of {', '.join(CAPABILITIES_ORDERS)}, got {order!r}")
     return BackendSettings(
         url=url,
         flavor=flavor,
+        capabilities_top_first=None if order is None else CAPABILITIES_ORDERS[order],
         wms_version=version,
         timeout=_number(data, "timeout", key, 30.0, 0.1),
         connect_timeout=_number(data, "connectTimeout", key, 10.0, 0.1),

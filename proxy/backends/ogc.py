@@ -4,6 +4,7 @@ answers fetched through the cache, and the check that an answer is not an OGC ex
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 
 from proxy.backends.http import BackendClient, Response
 from proxy.cache import Cache, Entry, cache_key, normalise_url
@@ -28,7 +29,10 @@ class OgcBackend:
 
     def __init__(self, settings: BackendSettings, run_cpu: RunCpu, cache: Cache, namespace: str, ttl: float) -> None:
         self.settings = settings
-        self.flavor: Flavor = FLAVORS[settings.flavor]
+        flavor = FLAVORS[settings.flavor]
+        if settings.capabilities_top_first is not None:  # the configuration knows this server's document order
+            flavor = replace(flavor, capabilities_top_first=settings.capabilities_top_first)
+        self.flavor: Flavor = flavor
         self.client = BackendClient(settings, cache.count_backend_request)
         self.identity = normalise_url(settings.url)  # the backend's part of every cache key
         self.cache = cache

@@ -32,6 +32,11 @@ def context(flavor: str = "mapserver", layers: list[str] | None = None, caps_fil
     return build_context(settings, caps, FLAVORS[flavor])
 
 
+def lid(ctx: ServiceContext, name: str) -> int:
+    """The ArcGIS id of a layer (ids put the top layer first, so they depend on the flavour's document order)."""
+    return next(layer.id for layer in ctx.tree.layers if layer.name == name)
+
+
 def plan(ctx: ServiceContext, **params: str) -> ExportPlan:
     return plan_export(Params(params), ctx)
 
@@ -79,7 +84,7 @@ def test_dpi_per_flavor(flavor: str, dpi_key: str | None, dpi_value: str | None)
 )
 def test_layer_defs_per_dialect(flavor: str, key: str, value: str) -> None:
     ctx = context(flavor)
-    p = plan(ctx, bbox="0,0,10,10", layerDefs='{"2": "category = \'A\'"}')
+    p = plan(ctx, bbox="0,0,10,10", layerDefs=f'{{"{lid(ctx, "regions")}": "category = \'A\'"}}')
     q = getmap(ctx, p)
     if flavor == "qgis":  # QGIS documents list the top layer first
         assert q["LAYERS"] == "temperature,cities,regions,rgb"
@@ -90,7 +95,7 @@ def test_layer_defs_per_dialect(flavor: str, key: str, value: str) -> None:
 
 def test_never_matching_definition_leaves_the_layer_out() -> None:
     ctx = context()
-    q = getmap(ctx, plan(ctx, bbox="0,0,10,10", layerDefs='{"2": "1 = 0"}'))
+    q = getmap(ctx, plan(ctx, bbox="0,0,10,10", layerDefs=f'{{"{lid(ctx, "regions")}": "1 = 0"}}'))
     assert q["LAYERS"] == "rgb,cities,temperature" and "FILTER" not in q
 
 
@@ -182,10 +187,11 @@ def test_time_grouping_and_open_ends() -> None:
     assert len(p.fetches) == 1 and getmap(ctx, p)["TIME"] == "2020-04-01T00:00:00Z"
     p = plan(ctx, bbox="0,0,10,10", time="null,1585699200000")
     assert getmap(ctx, p)["TIME"] == "2020-01-01T00:00:00Z/2020-04-01T00:00:00Z"  # closed with the layer's start
-    p = plan(ctx, bbox="0,0,10,10", time="1585699200000", layers="show:0,4",
-             layerTimeOptions='{"4": {"useTime": false}}')
+    rgb, temperature = lid(ctx, "rgb"), lid(ctx, "temperature")
+    p = plan(ctx, bbox="0,0,10,10", time="1585699200000", layers=f"show:{rgb},{temperature}",
+             layerTimeOptions=f'{{"{temperature}": {{"useTime": false}}}}')
     assert len(p.fetches) == 1 and "TIME" not in getmap(ctx, p)
-    p = plan(ctx, bbox="0,0,10,10", time="1585699200000", layerTimeOptions='{"4": {"timeOffset": 3, '
+    p = plan(ctx, bbox="0,0,10,10", time="1585699200000", layerTimeOptions=f'{{"{temperature}": {{"timeOffset": 3, '
              '"timeOffsetUnits": "esriTimeUnitsMonths"}}')
     assert getmap(ctx, p)["TIME"] == "2020-01-01T00:00:00Z"
     p = plan(ctx, bbox="0,0,10,10", time="1577836800000,1585699200000",
@@ -205,11 +211,11 @@ def test_rotation_choices() -> None:
 
 def test_dynamic_layers_order() -> None:
     ctx = context()
-    p = plan(ctx, bbox="0,0,10,10", dynamicLayers='[{"id": 7, "source": {"type": "mapLayer", "mapLayerId": 0}}, '
-             '{"id": 8, "source": {"type": "mapLayer", "mapLayerId": 1}}]')
+    dynamic = (f'[{{"id": 7, "source": {{"type": "mapLayer", "mapLayerId": {lid(ctx, "rgb")}}}}}, '
+               f'{{"id": 8, "source": {{"type": "mapLayer", "mapLayerId": {lid(ctx, "overlays")}}}}}]')
+    p = plan(ctx, bbox="0,0,10,10", dynamicLayers=dynamic)
     assert getmap(ctx, p)["LAYERS"] == "regions,cities,rgb"  # rgb drawn on top, as listed first
-    p = plan(ctx, bbox="0,0,10,10", layers="show:8", dynamicLayers='[{"id": 7, "source": {"type": "mapLayer", '
-             '"mapLayerId": 0}}, {"id": 8, "source": {"type": "mapLayer", "mapLayerId": 1}}]')
+    p = plan(ctx, bbox="0,0,10,10", layers="show:8", dynamicLayers=dynamic)
     assert getmap(ctx, p)["LAYERS"] == "regions,cities"
 
 

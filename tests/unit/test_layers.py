@@ -29,18 +29,24 @@ def test_capabilities_model(caps: WmsCapabilities) -> None:
     assert len(temperature.time.values) == 4
 
 
-def test_default_ids_follow_document_order(caps: WmsCapabilities) -> None:
+def test_default_ids_put_the_top_layer_first(caps: WmsCapabilities) -> None:
     tree = LayerTree.build(caps, None)
+    # A MapServer document lists the bottom layer first: ids are given from its end, as ArcGIS numbers the top first.
     assert [(layer.id, layer.name, layer.parent_id, layer.sub_ids) for layer in tree.layers] == [
-        (0, "rgb", -1, ()),
+        (0, "temperature", -1, ()),
         (1, "overlays", -1, (2, 3)),
-        (2, "regions", 1, ()),
-        (3, "cities", 1, ()),
-        (4, "temperature", -1, ()),
+        (2, "cities", 1, ()),
+        (3, "regions", 1, ()),
+        (4, "rgb", -1, ()),
     ]
-    # A MapServer document lists the bottom layer first.
     assert [layer.name for layer in tree.drawn_leaves(tree.select(None))] == ["rgb", "regions", "cities",
                                                                               "temperature"]
+
+
+def test_top_first_documents_are_numbered_in_document_order(caps: WmsCapabilities) -> None:
+    tree = LayerTree.build(caps, None, top_first=True)
+    assert [(layer.id, layer.name) for layer in tree.layers] == [
+        (0, "rgb"), (1, "overlays"), (2, "regions"), (3, "cities"), (4, "temperature")]
 
 
 def test_top_first_documents_reverse_drawing_order(caps: WmsCapabilities) -> None:
@@ -51,8 +57,9 @@ def test_top_first_documents_reverse_drawing_order(caps: WmsCapabilities) -> Non
 
 def test_configured_layers_get_ids_in_order_and_draw_first_on_top(caps: WmsCapabilities) -> None:
     tree = LayerTree.build(caps, ["overlays", "rgb"])
+    # The group's sub-layers follow it, top first (the MapServer document lists cities above regions).
     assert [(layer.id, layer.name, layer.parent_id) for layer in tree.layers] == [
-        (0, "overlays", -1), (1, "rgb", -1), (2, "regions", 0), (3, "cities", 0)]
+        (0, "overlays", -1), (1, "rgb", -1), (2, "cities", 0), (3, "regions", 0)]
     assert [layer.name for layer in tree.drawn_leaves(tree.select(None))] == ["rgb", "regions", "cities"]
 
 
@@ -65,27 +72,29 @@ def test_unknown_configured_layer_is_a_backend_error(caps: WmsCapabilities) -> N
     ("spec", "drawn"),
     [
         (None, ["rgb", "regions", "cities", "temperature"]),
-        ("show:1", ["regions", "cities"]),  # a group brings its sub-layers
-        ("show:3", ["cities"]),
-        ("show:0,3", ["rgb", "cities"]),
-        ("hide:1", ["rgb", "temperature"]),  # hiding a group hides its sub-layers
-        ("hide:2,4", ["rgb", "cities"]),
-        ("exclude:0", ["regions", "cities", "temperature"]),
+        ("show:{overlays}", ["regions", "cities"]),  # a group brings its sub-layers
+        ("show:{cities}", ["cities"]),
+        ("show:{rgb},{cities}", ["rgb", "cities"]),
+        ("hide:{overlays}", ["rgb", "temperature"]),  # hiding a group hides its sub-layers
+        ("hide:{regions},{temperature}", ["rgb", "cities"]),
+        ("exclude:{rgb}", ["regions", "cities", "temperature"]),
         ("SHOW:", []),
     ],
 )
 def test_layer_selection(caps: WmsCapabilities, spec: str | None, drawn: list[str]) -> None:
     tree = LayerTree.build(caps, None)
-    assert [layer.name for layer in tree.drawn_leaves(tree.select(spec))] == drawn
+    ids = {layer.name: layer.id for layer in tree.layers}
+    assert [layer.name for layer in tree.drawn_leaves(tree.select(spec and spec.format(**ids)))] == drawn
 
 
 def test_include_adds_hidden_layers(caps: WmsCapabilities) -> None:
     tree = LayerTree.build(caps, None, hidden=["temperature", "cities"])
     assert [layer.name for layer in tree.drawn_leaves(tree.select(None))] == ["rgb", "regions"]
-    assert [layer.name for layer in tree.drawn_leaves(tree.select("include:4"))] == ["rgb", "regions",
-                                                                                      "temperature"]
+    ids = {layer.name: layer.id for layer in tree.layers}
+    assert [layer.name for layer in tree.drawn_leaves(tree.select(f"include:{ids['temperature']}"))] == [
+        "rgb", "regions", "temperature"]
     # Showing the group brings only the sub-layers that draw by default.
-    assert [layer.name for layer in tree.drawn_leaves(tree.select("show:1"))] == ["regions"]
+    assert [layer.name for layer in tree.drawn_leaves(tree.select(f"show:{ids['overlays']}"))] == ["regions"]
 
 
 @pytest.mark.parametrize("spec", ["show:9", "show:a", "visible:1", "1,2", "show:1.5"])

@@ -71,3 +71,16 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
     bad.write_text("services: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(bad)
+
+
+@pytest.mark.parametrize(("order", "top_first"), [(None, None), ("topFirst", True), ("bottomFirst", False)])
+def test_capabilities_order(order: str | None, top_first: bool | None) -> None:
+    backend: dict[str, str] = {"url": "http://x/", **({"capabilitiesOrder": order} if order else {})}
+    settings = parse_settings({"services": {"a": {"type": "MapServer", "backend": backend}}})
+    assert settings.services["a"].backend.capabilities_top_first is top_first
+
+
+def test_capabilities_order_is_one_of_two() -> None:
+    with pytest.raises(ConfigError, match="capabilitiesOrder: must be one of topFirst, bottomFirst"):
+        parse_settings({"services": {"a": {"type": "MapServer",
+                                           "backend": {"url": "http://x/", "capabilitiesOrder": "up"}}}})

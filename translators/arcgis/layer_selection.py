@@ -247,8 +247,8 @@ def _dynamic_leaves(tree: LayerTree, order: list[int]) -> list[MapLayer]:
     """The requestable leaves of the dynamic layers, bottom first (the first dynamic layer draws on top)."""
     leaves: list[MapLayer] = []
     for map_id in reversed(order):
-        for layer_id in [map_id, *tree.descendants(map_id)]:
-            layer = tree.by_id[layer_id]
-            if not layer.sub_ids and layer.wms.name and layer not in leaves:
+        # Within a dynamic layer (a group), its sub-layers keep the service's drawing order.
+        for layer in tree.drawn_leaves({map_id, *tree.descendants(map_id)}):
+            if layer not in leaves:
                 leaves.append(layer)
     return leaves

@@ -57,22 +57,17 @@ class LayerTree:
         hidden: Sequence[str] = (),
         top_first: bool = False,
     ) -> LayerTree:
-        """Number the layers: the configured WMS names get ids 0..n-1 in that order (sub-layers of configured
-        groups follow), or, by default, every layer under the root in document order.
-
-        Drawing order: a configured list is read top first (ArcGIS table-of-contents order); a capabilities document
-        is read as ``top_first`` says for this flavour of server.
+        """Number the layers as ArcGIS does: in drawing order, top first, at every level (a lower id draws above a
+        higher one, and a group's sub-layers follow it).  The configured WMS names get ids 0..n-1 in that order (the
+        configured list is read top first, like an ArcGIS table of contents) and their sub-layers follow; by
+        default every layer under the root, the document read as ``top_first`` says (a flavour's or the
+        configuration's ``capabilitiesOrder``).
         """
-        if configured:
-            entries = _configured_entries(caps, configured)
-            draw_top_first = True
-        else:
-            entries = _document_entries(caps)
-            draw_top_first = top_first
+        entries = _configured_entries(caps, configured, top_first) if configured else _document_entries(caps, top_first)
         children: dict[int, list[int]] = {}
         for index, (_, parent) in enumerate(entries):
             children.setdefault(parent, []).append(index)
-        rank = _draw_ranks(children, draw_top_first, top_first)
+        rank = _draw_ranks(children)
         hidden_set = set(hidden)
         layers = [
             MapLayer(
@@ -178,8 +173,13 @@ class LayerTree:
 Entries = list[tuple[WmsLayer, int]]  # (WMS layer, parent index) in ArcGIS id order
 
 
-def _configured_entries(caps: WmsCapabilities, configured: Sequence[str]) -> Entries:
-    """The configured layers (ids 0..n-1), then their sub-layers breadth first."""
+def _top_first(layers: Sequence[WmsLayer], top_first: bool) -> Sequence[WmsLayer]:
+    """Sibling layers of a capabilities document, top first."""
+    return layers if top_first else list(reversed(layers))
+
+
+def _configured_entries(caps: WmsCapabilities, configured: Sequence[str], top_first: bool) -> Entries:
+    """The configured layers (ids 0..n-1), then their sub-layers breadth first, each level top first."""
     entries: Entries = []
     seen: set[str] = set()
     for name in configured:
@@ -194,18 +194,18 @@ def _configured_entries(caps: WmsCapabilities, configured: Sequence[str]) -> Ent
     queue = list(range(len(entries)))
     for index in queue:
         layer = entries[index][0]
-        for child in layer.children:
+        for child in _top_first(layer.children, top_first):
             entries.append((child, index))
             queue.append(len(entries) - 1)
     return entries
 
 
-def _document_entries(caps: WmsCapabilities) -> Entries:
-    """Every layer under the root in document order (depth first); a lone root layer is the only one."""
+def _document_entries(caps: WmsCapabilities, top_first: bool) -> Entries:
+    """Every layer under the root, depth first, each level top first; a lone root layer is the only one."""
     entries: Entries = []
 
     def visit(layer: WmsLayer, parent: int) -> None:
-        for child in layer.children:
+        for child in _top_first(layer.children, top_first):
             entries.append((child, parent))
             visit(child, len(entries) - 1)
 
@@ -216,16 +216,13 @@ def _document_entries(caps: WmsCapabilities) -> Entries:
     return entries
 
 
-def _draw_ranks(children: dict[int, list[int]], draw_top_first: bool, top_first: bool) -> dict[int, int]:
-    """Drawing rank (0 at the bottom) of each entry: a depth-first walk with each level read bottom first.  The top
-    level is read as ``draw_top_first`` says (a configured list is top first); sub-layers keep the order the backend's
-    document implies (``top_first``)."""
+def _draw_ranks(children: dict[int, list[int]]) -> dict[int, int]:
+    """Drawing rank (0 at the bottom) of each entry, whose siblings are listed top first: a depth-first walk with
+    each level read bottom first, a group's sub-layers drawn where the group is."""
     order: list[int] = []
 
     def walk(parent: int) -> None:
-        level = children.get(parent, [])
-        reverse = draw_top_first if parent == -1 else top_first
-        for index in (reversed(level) if reverse else level):
+        for index in reversed(children.get(parent, [])):
             order.append(index)
             walk(index)
 

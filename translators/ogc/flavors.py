@@ -26,7 +26,7 @@ class Flavor:
     rotation_parameter: str | None  # vendor parameter rotating the map about its centre
     rotation_sign: float  # multiplies ArcGIS's counter-clockwise degrees into the vendor's convention
     wcs_band_subsetting: bool  # does GetCoverage honour a band subset (BANDS, RANGESUBSET)?
-    capabilities_top_first: bool  # does document order list the topmost layer first?
+    capabilities_top_first: bool  # does document order list the top layer first? (backend.capabilitiesOrder wins)
     fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
     supports_raster_time: bool  # can rasters be asked for by TIME?
 
@@ -89,7 +89,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,
-        capabilities_top_first=False,
+        capabilities_top_first=True,  # table-of-contents order: MapProxy, QGIS, deegree, ArcGIS
         fix_group_extents=False,
         supports_raster_time=True,
     ),
