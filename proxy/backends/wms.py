@@ -64,7 +64,7 @@ class WmsBackend(OgcBackend):
     async def map_entry(self, query: MapQuery) -> tuple[Entry, str, str]:
         """One GetMap through the cache: the entry (keyed by the normalised GetMap), its status and its key."""
         caps = await self.capabilities()
-        params = getmap_params(query, caps.version, self.flavor)
+        params = getmap_params(query, self.flavor.getmap_version(caps.version, query.sr, query.crs_code), self.flavor)
 
         async def produce() -> tuple[bytes, str]:
             return check_image(await self.client.get(params), query.mime), query.mime

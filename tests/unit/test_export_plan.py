@@ -261,3 +261,23 @@ def test_composed_answers_are_keyed_by_what_they_are_made_of(same: bool, params:
     other_plan = plan(ctx, **{**BASE_COMPOSED, **params})
     assert not other_plan.passthrough
     assert (answer_key_params(other_plan, ctx.caps.version, ctx.flavor) == base) is same
+
+
+@pytest.mark.parametrize(("flavor", "bbox_sr", "version"), [
+    ("mapserver", "4326", "1.1.1"),  # lat/lon axis order: asked in 1.1.1 (x/y), which MapServer draws faster
+    ("mapserver", "3857", "1.3.0"),
+    ("qgis", "4326", "1.3.0"),
+    ("generic", "4326", "1.3.0"),
+])
+def test_getmap_version_per_flavour(flavor: str, bbox_sr: str, version: str) -> None:
+    ctx = context(flavor)
+    bbox = "-10,40,10,50" if bbox_sr == "4326" else "-1000000,5000000,1000000,6000000"
+    query = plan(ctx, bbox=bbox, bboxSR=bbox_sr, imageSR=bbox_sr).fetches[0]
+    wire = ctx.flavor.getmap_version(ctx.caps.version, query.sr, query.crs_code)
+    assert wire == version
+    q = getmap_params(query, wire, ctx.flavor)
+    axis = "SRS" if version == "1.1.1" else "CRS"
+    assert q["VERSION"] == version and q[axis] == f"EPSG:{bbox_sr}"
+    if bbox_sr == "4326":  # 1.1.1 keeps x/y, 1.3.0 follows EPSG:4326's lat/lon order
+        expected = [-10.0, 35.0, 10.0, 55.0] if version == "1.1.1" else [35.0, -10.0, 55.0, 10.0]
+        assert [float(v) for v in q["BBOX"].split(",")] == pytest.approx(expected)

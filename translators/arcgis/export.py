@@ -203,8 +203,9 @@ def answer_key_params(plan: ExportPlan, version: str, flavor: Flavor) -> list[tu
     """What a composed export answer is made of, canonically: the GetMaps it draws on (as sent, so spelled the way the
     cache keys them) and every parameter of the local work (compositing, warping, rotation, encoding). Two exports
     with equal lists are the same picture, however their clients spelled them."""
-    pairs = [(f"FETCH{i}", "&".join(f"{k}={v}" for k, v in sorted(getmap_params(query, version, flavor).items())))
-             for i, query in enumerate(plan.fetches)]
+    pairs = [(f"FETCH{i}", "&".join(f"{k}={v}" for k, v in sorted(
+        getmap_params(query, flavor.getmap_version(version, query.sr, query.crs_code), flavor).items())))
+        for i, query in enumerate(plan.fetches)]
     sr = str(plan.sr.wkid) if plan.sr.wkid is not None else plan.sr.wkt or plan.sr.ogc_code or ""
     pairs += [
         ("FORMAT", plan.format.name), ("TRANSPARENT", str(plan.transparent)), ("SR", sr),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from translators.crs import SpatialRef
 from translators.filters.dialects import CqlFilterDialect, FilterDialect, OgcFilterDialect
 from translators.filters.ogc import MapServerOgc, QgisOgc
 
@@ -29,12 +30,23 @@ class Flavor:
     capabilities_top_first: bool  # does document order list the top layer first? (backend.capabilitiesOrder wins)
     fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
     supports_raster_time: bool  # can rasters be asked for by TIME?
+    # The WMS version to ask a GetMap in when the CRS has lat/lon axis order under WMS 1.3.0 (None: the service's
+    # own): MapServer 8 resamples such an axis-swapped request, 1.1.1 (x/y) draws the same pixels without it.
+    yx_getmap_version: str | None
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
         if not self.dpi_parameter:
             return {}
         return {self.dpi_parameter: self.dpi_format.format(dpi)}
+
+    def getmap_version(self, version: str, sr: SpatialRef, crs_code: str) -> str:
+        """The WMS version to send a GetMap in ``sr`` (known to the server as ``crs_code``) for a service speaking
+        ``version``: the cheapest that draws the same pixels."""
+        if (self.yx_getmap_version is not None and version == "1.3.0" and sr.axis_yx
+                and crs_code.upper().startswith("EPSG:")):  # a code that WMS 1.1.1's SRS also takes
+            return self.yx_getmap_version
+        return version
 
 
 # MapServer and QGIS Server read one OGC Filter document per layer in WMS FILTER, each in parentheses ("()" for a
@@ -54,6 +66,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         capabilities_top_first=False,
         fix_group_extents=False,
         supports_raster_time=True,
+        yx_getmap_version="1.1.1",
     ),
     Flavor(
         name="qgis",
@@ -67,6 +80,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         capabilities_top_first=True,
         fix_group_extents=True,  # QGIS Server 3.22 publishes wrong group boxes
         supports_raster_time=False,
+        yx_getmap_version=None,
     ),
     Flavor(
         name="geoserver",
@@ -80,6 +94,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         capabilities_top_first=False,
         fix_group_extents=False,
         supports_raster_time=True,
+        yx_getmap_version=None,
     ),
     Flavor(
         name="generic",
@@ -92,6 +107,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         capabilities_top_first=True,  # table-of-contents order: MapProxy, QGIS, deegree, ArcGIS
         fix_group_extents=False,
         supports_raster_time=True,
+        yx_getmap_version=None,
     ),
 )}
 
