@@ -1,0 +1,53 @@
+"""The reference of the "same picture as MapProxy" row: MapProxy 7 as an uncached WMS proxy under gunicorn.
+
+    python -m benchmarks.mapproxy_server --upstream http://127.0.0.1:8081/ows --run-dir /tmp/mp --port 9004
+
+One layer, ``world``, drawn by one GetMap of the backend's ``rgb,regions,cities`` (the picture the benchmark's
+export draws), no cache, unpaletted images; served by gunicorn with two sync workers (the machine's cores) as MapProxy
+recommends for production.  The process replaces itself with gunicorn, so stopping it stops MapProxy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+LAYERS = "rgb,regions,cities"  # bottom first, as the gateway's GetMap for the benchmark's service lists them
+READY = "/service?SERVICE=WMS&REQUEST=GetCapabilities"
+
+
+def config(upstream: str) -> dict[str, object]:
+    """MapProxy's configuration: the backend's picture as one uncached layer."""
+    srs = ["EPSG:4326", "EPSG:3857"]
+    return {
+        "services": {"wms": {"versions": ["1.1.1", "1.3.0"], "srs": srs, "image_formats": ["image/png", "image/jpeg"],
+                             "md": {"title": "arcbridge benchmark reference"}}},
+        "layers": [{"name": "world", "title": "world", "sources": ["backend"]}],
+        "sources": {"backend": {"type": "wms", "supported_srs": srs, "wms_opts": {"version": "1.1.1"},
+                                "req": {"url": upstream, "layers": LAYERS, "transparent": False}}},
+        "globals": {"image": {"paletted": False, "resampling_method": "nearest"}},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--upstream", required=True, help="the backend's WMS URL, e.g. http://127.0.0.1:8081/ows")
+    parser.add_argument("--run-dir", type=Path, required=True, help="where the configuration goes")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    run: Path = args.run_dir.resolve()
+    run.mkdir(parents=True, exist_ok=True)
+    conf = run / "mapproxy.yaml"
+    conf.write_text(yaml.safe_dump(config(args.upstream), sort_keys=False))
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
+                              f"127.0.0.1:{args.port}", "--chdir", str(run), "--log-level", "warning",
+                              f"mapproxy.wsgiapp:make_wsgi_app('{conf}')"])
+
+
+if __name__ == "__main__":
+    main()
