@@ -57,11 +57,12 @@ class Sizes:
     memory_n: int = 10_000
     memory_concurrency: int = 8
     profile_seconds: float = 20.0
+    soak_seconds: float = 180.0
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(latency_n=30, latency_warmup=5, wrk_seconds=3.0, wrk_rounds=2, coalesce_trials=1, warp_n=3,
-                   memory_n=1000, profile_seconds=5.0)
+                   memory_n=1000, profile_seconds=5.0, soak_seconds=15.0)
 
 
 class Env:
@@ -682,3 +683,64 @@ def memory(env: Env) -> list[Row]:
     row.verdict = "PASS" if rss_kb < LIMIT_KB and ok == n else "FAIL"
     row.notes = notes
     return [row]
+
+
+# ====================================================================================== 7. soak
+SOAK_HIT_SHARE = 0.7
+SOAK_GROWTH_LIMIT_MIB = 32.0
+
+
+def soak(env: Env) -> list[Row]:
+    """Minutes of mixed hits and misses (export and exportImage, several formats) with a small (16 MB) cache that
+    fills in seconds: errors, and RSS growth from a third of the run (the cache full) to the end."""
+    seconds = env.sizes.soak_seconds
+    row = Row(7, f"soak, {seconds / 60:.1f} min of mixed hits and misses", target="0 errors, growth < 32 MiB")
+    gateway = env.gateway("soak", memory="16MB")
+    assert gateway.proc is not None
+    pid = gateway.proc.pid
+    rng = random.Random(7)
+    repeated = [_soak_path(env, rng) for _ in range(50)]
+    started = time.monotonic()
+    third_kb = 0
+    counts = {"ok": 0, "errors": 0}
+
+    async def client() -> None:
+        nonlocal third_kb
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+            while (now := time.monotonic()) < started + seconds:
+                if not third_kb and now > started + seconds / 3:
+                    third_kb = proc_status_kb(pid, "VmRSS") or 0
+                path = rng.choice(repeated) if rng.random() < SOAK_HIT_SHARE else _soak_path(env, rng)
+                async with session.get(gateway.url + path) as resp:
+                    await resp.read()
+                    counts["ok" if resp.status == 200 else "errors"] += 1
+
+    async def run_all() -> None:
+        await asyncio.gather(*(client() for _ in range(4)))
+
+    asyncio.run(run_all())
+    end_kb = proc_status_kb(pid, "VmRSS") or 0
+    hwm_kb = proc_status_kb(pid, "VmHWM") or 0
+    env.stop_gateway("soak")
+    growth = (end_kb - third_kb) / 1024
+    total = counts["ok"] + counts["errors"]
+    row.arcbridge = f"{counts['errors']} errors, {growth:+.0f} MiB"
+    row.reference = f"{total:,} requests"
+    row.verdict = "PASS" if counts["errors"] == 0 and growth < SOAK_GROWTH_LIMIT_MIB else "FAIL"
+    row.notes = (f"4 concurrent clients, {SOAK_HIT_SHARE:.0%} repeated URLs (50), the rest new extents; export "
+                 f"PNG/JPEG and exportImage TIFF/LERC/PNG; cache 16 MB; RSS {third_kb / 1024:.0f} MiB at a third, "
+                 f"{end_kb / 1024:.0f} MiB at the end, peak (VmHWM) {hwm_kb / 1024:.0f} MiB; "
+                 f"{total / seconds:.0f} requests/s")
+    return [row]
+
+
+def _soak_path(env: Env, rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.6:
+        return export_path(env.random_bbox(1.0, 60.0), rng.choice((256, 512)), rng.choice(("png", "jpg")))
+    x0, y0, x1, y1 = ds.DEM_EXTENT
+    side = rng.uniform(0.5, x1 - x0)
+    x, y = rng.uniform(x0, x1 - side), rng.uniform(y0, y1 - side)
+    query = urllib.parse.urlencode({"bbox": f"{x:.5f},{y:.5f},{x + side:.5f},{y + side:.5f}", "size": "256,256",
+                                    "format": rng.choice(("tiff", "lerc", "png")), "f": "image"})
+    return f"/arcgis/rest/services/{ELEVATION}/ImageServer/exportImage?{query}"
