@@ -43,7 +43,8 @@ class Cache:
         self.settings = settings
         self.stats = Stats()
         self.memory = MemoryTier(settings.memory_bytes, self._evicted)
-        self.shared = RedisTier(settings.redis_url) if settings.redis_url else None
+        self.shared = (RedisTier(settings.redis_url, settings.redis_timeout, settings.redis_cooldown)
+                       if settings.redis_url else None)
         self.fast = FastPath(self.memory, self.stats)
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
 
@@ -123,20 +124,14 @@ class Cache:
 
     async def _produce(self, key: str, namespace: str, ttl: float,
                        produce: Callable[[], Awaitable[tuple[bytes, str]]], stale: Entry | None) -> tuple[Entry, str]:
-        locked = False
+        locked: bool | None = None
         if self.shared is not None:
             try:
                 locked = await self.shared.lock(key, LOCK_SECONDS)
-                if not locked:
-                    # Another process is producing this key: wait for its entry rather than ask the backend again.
-                    deadline = time.monotonic() + LOCK_SECONDS
-                    while time.monotonic() < deadline:
-                        await asyncio.sleep(0.02)
-                        found = await self.shared.get(key)
-                        if found is not None and found.fresh:
-                            self.memory.put(key, found)
-                            self.stats.count(namespace, "coalesced")
-                            return found, "coalesced"
+                if locked is False:
+                    found = await self._wait_for_other(key, namespace)
+                    if found is not None:
+                        return found, "coalesced"
             except Exception as exc:
                 self.stats.shared_errors += 1
                 log.warning("redis lock failed: %s", exc)
@@ -160,6 +155,20 @@ class Cache:
                 except Exception:  # the lock expires by itself
                     self.stats.shared_errors += 1
 
+    async def _wait_for_other(self, key: str, namespace: str) -> Entry | None:
+        """Another process is producing ``key``: wait for its entry rather than ask the backend again — but only
+        while the shared tier is up (a breaker that opens meanwhile ends the wait at once: produce here)."""
+        assert self.shared is not None
+        deadline = time.monotonic() + LOCK_SECONDS
+        while time.monotonic() < deadline and self.shared.available:
+            await asyncio.sleep(0.02)
+            found = await self.shared.get(key)
+            if found is not None and found.fresh:
+                self.memory.put(key, found)
+                self.stats.count(namespace, "coalesced")
+                return found
+        return None
+
     async def purge(self, namespace: str) -> int:
         """Drop every entry of a namespace (a service) from both tiers."""
         prefix = f"{PREFIX}{namespace}:"
@@ -176,7 +185,8 @@ class Cache:
             "evictions": s.evictions, "backendRequests": s.backend_requests,
             "memory": {"entries": len(self.memory), "bytes": self.memory.bytes,
                        "maxBytes": self.settings.memory_bytes},
-            "shared": {"url": self.shared.redacted_url, "hits": s.shared_hits, "errors": s.shared_errors}
+            "shared": {"url": self.shared.redacted_url, "hits": s.shared_hits, "errors": s.shared_errors,
+                       **self.shared.snapshot()}
             if self.shared is not None else None,
             "services": s.by_namespace,
         }
