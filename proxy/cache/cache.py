@@ -20,7 +20,7 @@ from proxy.cache.memory import MemoryTier
 from proxy.cache.shared import RedisTier
 from proxy.cache.stats import Stats
 from proxy.settings import CacheSettings
-from translators.errors import BackendError, BackendTimeout
+from translators.errors import ArcGISError, BackendError, BackendTimeout
 
 log = logging.getLogger("proxy.cache")  # the name the log lines carried before the cache became a package
 LOCK_SECONDS = 30.0
@@ -34,6 +34,12 @@ def mark_stale(what: str) -> None:
     sources = stale_sources.get()
     if sources is not None and what not in sources:
         sources.append(what)
+
+
+class SharedTierUnavailable(ArcGISError, status=503,
+                            message="The memory tier was purged but the shared cache (Redis) could not be reached: "
+                                    "purge again once it is back."):
+    """A purge that could not reach the shared tier (its entries would be served again once Redis is back)."""
 
 
 class Cache:
@@ -174,7 +180,12 @@ class Cache:
         prefix = f"{PREFIX}{namespace}:"
         count = self.memory.drop(prefix)
         if self.shared is not None:
-            count += await self.shared.drop(prefix)
+            try:
+                count += await self.shared.drop(prefix)
+            except Exception as exc:  # bounded by the tier's timeout and breaker: says so at once
+                self.stats.shared_errors += 1
+                log.warning("redis purge of %s failed: %s", prefix, exc)
+                raise SharedTierUnavailable(details=[str(exc) or type(exc).__name__]) from exc
         return count
 
     def snapshot(self) -> dict[str, Any]:

@@ -54,8 +54,8 @@ class RedisTier:
     and descriptions pickled (only arcbridge writes them).
 
     Every call is bounded by ``timeout`` seconds and goes through one :class:`Breaker`: while it is open, a call is
-    skipped at once and answers as a miss (``get``), a no-op (``put``, ``unlock``, ``drop``) or "no lock to take"
-    (``lock`` → None).  A call that fails raises, as before, after opening the breaker.
+    skipped at once and answers as a miss (``get``), a no-op (``put``, ``unlock``) or "no lock to take" (``lock`` →
+    None); only ``drop`` raises.  A call that fails raises, as before, after opening the breaker.
     """
 
     def __init__(self, url: str, timeout: float = 0.3, cooldown: float = 5.0) -> None:
@@ -137,11 +137,17 @@ class RedisTier:
         await self._call(lambda: self.client.delete(f"{key}:lock"), None)
 
     async def drop(self, prefix: str) -> int:
-        """Delete every key starting with ``prefix`` (each SCAN and DELETE bounded by the timeout)."""
+        """Delete every key starting with ``prefix`` (each SCAN and DELETE bounded by the timeout).
+
+        Unlike the other calls, a purge skipped by the breaker raises: entries left in Redis would be served again
+        once it is back, so whoever asked for the purge must know it did not happen.
+        """
         count, cursor = 0, 0
         while True:
-            keys: list[bytes]
-            cursor, keys = await self._call(partial(self.client.scan, cursor, match=f"{prefix}*", count=500), (0, []))
+            scanned: Any = await self._call(partial(self.client.scan, cursor, match=f"{prefix}*", count=500), SKIPPED)
+            if scanned is SKIPPED:
+                raise ConnectionError(f"{self.redacted_url} is unreachable (circuit breaker {self.breaker.state})")
+            cursor, keys = scanned
             if keys:
                 count += await self._call(partial(self.client.delete, *keys), 0)
             if not cursor:
