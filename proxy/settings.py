@@ -58,6 +58,8 @@ class CacheSettings:
     ttl: float = 300.0
     stale_ttl: float = 86400.0  # how long an expired entry may still be served when the backend fails
     log_interval: float = 60.0
+    redis_timeout: float = 0.3  # seconds a shared-tier call (connect included) may take: it is an optimisation
+    redis_cooldown: float = 5.0  # seconds the shared tier is skipped after a failure before one call probes it
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel",
 
 def _cache(value: Any) -> CacheSettings:
     data = _mapping(value or {}, "cache")
-    _known(data, "cache", {"memory", "redis", "ttl", "staleTTL", "logInterval"})
+    _known(data, "cache", {"memory", "redis", "ttl", "staleTTL", "logInterval", "redisTimeout", "redisCooldown"})
     redis_url = _text(data, "redis", "cache")
     if redis_url is not None and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
         raise ConfigError("cache.redis", f"must be a redis:// URL (or {', '.join(REDIS_SCHEMES[1:])}), "
@@ -299,6 +301,8 @@ def _cache(value: Any) -> CacheSettings:
         ttl=_number(data, "ttl", "cache", 300.0, 0),
         stale_ttl=_number(data, "staleTTL", "cache", 86400.0, 0),
         log_interval=_number(data, "logInterval", "cache", 60.0, 0),
+        redis_timeout=_number(data, "redisTimeout", "cache", 0.3, 0.01),
+        redis_cooldown=_number(data, "redisCooldown", "cache", 5.0, 0),
     )
 
 

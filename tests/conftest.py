@@ -14,6 +14,7 @@ from tests.backends.servers import FastCgiBackend, MapServerBackend, QgisBackend
 from tests.fakes import FakeWms
 from tests.gateway import Gateway
 from tests.needs import unavailable
+from tests.redis_server import RedisServer, redis_binary
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +137,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, which it may hang (SIGSTOP); always resumed and stopped afterwards."""
+    binary = redis_binary()
+    if binary is None:
+        unavailable("redis-server is not installed")
+    with RedisServer(binary, tmp_path_factory.mktemp("own-redis")) as server:
+        yield server

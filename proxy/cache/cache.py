@@ -20,7 +20,7 @@ from proxy.cache.memory import MemoryTier
 from proxy.cache.shared import RedisTier
 from proxy.cache.stats import Stats
 from proxy.settings import CacheSettings
-from translators.errors import BackendError, BackendTimeout
+from translators.errors import ArcGISError, BackendError, BackendTimeout
 
 log = logging.getLogger("proxy.cache")  # the name the log lines carried before the cache became a package
 LOCK_SECONDS = 30.0
@@ -36,6 +36,12 @@ def mark_stale(what: str) -> None:
         sources.append(what)
 
 
+class SharedTierUnavailable(ArcGISError, status=503,
+                            message="The memory tier was purged but the shared cache (Redis) could not be reached: "
+                                    "purge again once it is back."):
+    """A purge that could not reach the shared tier (its entries would be served again once Redis is back)."""
+
+
 class Cache:
     """Both tiers, coalescing, statistics, and the fast path for URLs answered from the memory tier."""
 
@@ -43,7 +49,8 @@ class Cache:
         self.settings = settings
         self.stats = Stats()
         self.memory = MemoryTier(settings.memory_bytes, self._evicted)
-        self.shared = RedisTier(settings.redis_url) if settings.redis_url else None
+        self.shared = (RedisTier(settings.redis_url, settings.redis_timeout, settings.redis_cooldown)
+                       if settings.redis_url else None)
         self.fast = FastPath(self.memory, self.stats)
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
 
@@ -123,20 +130,14 @@ class Cache:
 
     async def _produce(self, key: str, namespace: str, ttl: float,
                        produce: Callable[[], Awaitable[tuple[bytes, str]]], stale: Entry | None) -> tuple[Entry, str]:
-        locked = False
+        locked: bool | None = None
         if self.shared is not None:
             try:
                 locked = await self.shared.lock(key, LOCK_SECONDS)
-                if not locked:
-                    # Another process is producing this key: wait for its entry rather than ask the backend again.
-                    deadline = time.monotonic() + LOCK_SECONDS
-                    while time.monotonic() < deadline:
-                        await asyncio.sleep(0.02)
-                        found = await self.shared.get(key)
-                        if found is not None and found.fresh:
-                            self.memory.put(key, found)
-                            self.stats.count(namespace, "coalesced")
-                            return found, "coalesced"
+                if locked is False:
+                    found = await self._wait_for_other(key, namespace)
+                    if found is not None:
+                        return found, "coalesced"
             except Exception as exc:
                 self.stats.shared_errors += 1
                 log.warning("redis lock failed: %s", exc)
@@ -160,12 +161,31 @@ class Cache:
                 except Exception:  # the lock expires by itself
                     self.stats.shared_errors += 1
 
+    async def _wait_for_other(self, key: str, namespace: str) -> Entry | None:
+        """Another process is producing ``key``: wait for its entry rather than ask the backend again — but only
+        while the shared tier is up (a breaker that opens meanwhile ends the wait at once: produce here)."""
+        assert self.shared is not None
+        deadline = time.monotonic() + LOCK_SECONDS
+        while time.monotonic() < deadline and self.shared.available:
+            await asyncio.sleep(0.02)
+            found = await self.shared.get(key)
+            if found is not None and found.fresh:
+                self.memory.put(key, found)
+                self.stats.count(namespace, "coalesced")
+                return found
+        return None
+
     async def purge(self, namespace: str) -> int:
         """Drop every entry of a namespace (a service) from both tiers."""
         prefix = f"{PREFIX}{namespace}:"
         count = self.memory.drop(prefix)
         if self.shared is not None:
-            count += await self.shared.drop(prefix)
+            try:
+                count += await self.shared.drop(prefix)
+            except Exception as exc:  # bounded by the tier's timeout and breaker: says so at once
+                self.stats.shared_errors += 1
+                log.warning("redis purge of %s failed: %s", prefix, exc)
+                raise SharedTierUnavailable(details=[str(exc) or type(exc).__name__]) from exc
         return count
 
     def snapshot(self) -> dict[str, Any]:
@@ -176,7 +196,8 @@ class Cache:
             "evictions": s.evictions, "backendRequests": s.backend_requests,
             "memory": {"entries": len(self.memory), "bytes": self.memory.bytes,
                        "maxBytes": self.settings.memory_bytes},
-            "shared": {"url": self.shared.redacted_url, "hits": s.shared_hits, "errors": s.shared_errors}
+            "shared": {"url": self.shared.redacted_url, "hits": s.shared_hits, "errors": s.shared_errors,
+                       **self.shared.snapshot()}
             if self.shared is not None else None,
             "services": s.by_namespace,
         }

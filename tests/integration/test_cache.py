@@ -16,6 +16,7 @@ from PIL import Image
 from tests.backends.servers import FastCgiBackend, MapServerBackend
 from tests.gateway import Gateway, fetch
 from tests.pixels import mismatch_fraction, rgba
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.backend
 
@@ -238,3 +239,33 @@ def test_image_server_answers_differ_by_every_parameter_that_changes_the_bytes(
     other = fetch(url, {**params, **change})
     assert other.status == 200 and other.headers["X-Arcbridge-Cache"] == "miss", change
     assert other.body != first.body
+
+
+def test_a_hung_redis_does_not_hold_requests(mapserver: FastCgiBackend, own_redis: RedisServer,
+                                             tmp_path: Path) -> None:
+    config = {"cache": {"redis": own_redis.url, "logInterval": 0, "redisTimeout": 0.3, "redisCooldown": 1},
+              "services": {"h/World": {"type": "MapServer", "layers": ["cities", "regions", "rgb"],
+                                       "backend": {"url": mapserver.url, "flavor": "mapserver"}}}}
+    with Gateway(config, tmp_path) as gateway:
+        assert export(gateway, "h/World", bbox=unique_bbox()).status == 200  # capabilities loaded, Redis used
+        assert stats(gateway)["shared"]["state"] == "closed"
+        own_redis.hang()  # stopped, not dead: connections are accepted and never answered
+        try:
+            start = time.monotonic()
+            answers = [export(gateway, "h/World", bbox=unique_bbox()) for _ in range(6)]
+            href = export(gateway, "h/World", bbox=unique_bbox(), f="json").json()["href"]
+            image = fetch(href)  # the f=json output store shares its files through the same tier
+            took = time.monotonic() - start
+            assert [a.status for a in answers] == [200] * 6 and image.status == 200
+            assert took < 3, f"{took:.1f}s for 6 exports and an f=json export with a hung Redis"
+            shared = stats(gateway)["shared"]
+            assert shared["state"] in ("open", "half-open") and shared["skipped"] > 0
+            assert shared["lastFailure"] is not None and shared["errors"] >= 1
+        finally:
+            own_redis.resume()
+        deadline = time.monotonic() + 10  # the next probe after the cool-down closes the breaker
+        while stats(gateway)["shared"]["state"] != "closed" and time.monotonic() < deadline:
+            export(gateway, "h/World", bbox=unique_bbox())
+            time.sleep(0.2)
+        assert stats(gateway)["shared"]["state"] == "closed"
+        assert gateway.log().count("breaker open, calls skipped") == 1 and gateway.log().count("breaker closed") == 1

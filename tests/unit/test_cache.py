@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from proxy.cache import Cache, MemoryTier, cache_key, make_entry, normalise_url
+from proxy.cache import Breaker, Cache, MemoryTier, cache_key, make_entry, normalise_url
 from proxy.settings import CacheSettings, ConfigError, parse_settings
 from translators.errors import BackendError, BackendTimeout, InvalidParameter
 
@@ -168,3 +168,52 @@ def test_cache_settings(cache: dict, memory: int, problem: str | None) -> None: 
         with pytest.raises(ConfigError) as info:
             parse_settings(config)
         assert info.value.key == problem
+
+
+def test_breaker_opens_probes_once_and_closes() -> None:
+    now = [100.0]
+    breaker = Breaker(5.0, clock=lambda: now[0], wall=lambda: 1_700_000_000 + now[0])
+    assert breaker.admit() == "closed" and breaker.snapshot()["state"] == "closed"
+    late = breaker.admit()  # a call admitted before the failure, ending after it
+    assert late == "closed"
+    breaker.failure("closed", TimeoutError())
+    assert breaker.state == "open" and breaker.admit() is None and breaker.skipped == 1
+    breaker.success(late)  # says nothing about the server now
+    assert breaker.state == "open"
+    snap = breaker.snapshot()
+    assert snap["openUntil"] == 1_700_000_105.0 and snap["lastFailure"] == 1_700_000_100.0
+    assert snap["lastError"] == "TimeoutError" and snap["opened"] == 1
+    now[0] += 5.0
+    assert breaker.admit() == "half-open"  # the one probe
+    assert [breaker.admit() for _ in range(3)] == [None, None, None] and breaker.skipped == 4
+    breaker.failure("half-open", ConnectionError("refused"))  # still down: another cool-down
+    assert breaker.state == "open" and breaker.opened == 2 and breaker.admit() is None
+    now[0] += 5.0
+    probe = breaker.admit()
+    assert probe == "half-open"
+    breaker.abandon(probe)  # a cancelled probe: the next call probes again, none waits
+    assert breaker.state == "open" and breaker.admit() == "half-open"
+    breaker.success("half-open")
+    assert breaker.state == "closed" and breaker.admit() == "closed" and breaker.snapshot()["openUntil"] is None
+
+
+@pytest.mark.parametrize(("cache", "problem"), [({"redisTimeout": 0}, "cache.redisTimeout"),
+                                                ({"redisCooldown": -1}, "cache.redisCooldown"),
+                                                ({"redisTimeout": "fast"}, "cache.redisTimeout")])
+def test_shared_tier_limits_are_validated(cache: dict, problem: str) -> None:  # type: ignore[type-arg]
+    config = {"cache": cache, "services": {"a": {"type": "MapServer", "backend": {"url": "http://x/"}}}}
+    with pytest.raises(ConfigError) as info:
+        parse_settings(config)
+    assert info.value.key == problem
+
+
+def test_shared_tier_limits_defaults_and_settings() -> None:
+    service = {"a": {"type": "MapServer", "backend": {"url": "http://x/"}}}
+    default = parse_settings({"services": service}).cache
+    assert (default.redis_timeout, default.redis_cooldown) == (0.3, 5.0)
+    cache = parse_settings({"cache": {"redisTimeout": 0.1, "redisCooldown": 30}, "services": service}).cache
+    assert (cache.redis_timeout, cache.redis_cooldown) == (0.1, 30.0)
+    tier = Cache(CacheSettings(redis_url="redis://127.0.0.1:1/0", redis_timeout=0.1, redis_cooldown=30)).shared
+    assert tier is not None and tier.timeout == 0.1 and tier.breaker.cooldown == 30
+    assert tier.client.connection_pool.connection_kwargs["socket_timeout"] == 0.1
+    assert tier.client.connection_pool.connection_kwargs["socket_connect_timeout"] == 0.1
