@@ -81,6 +81,8 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
         "img/Bands": image(mapserver.url, "mapserver", coverage="bands4"),
         "img/BandsQ": image(qgis.url, "qgis", coverage="bands4"),
         "img/RGB": image(mapserver.url, "mapserver", coverage="rgbcov"),
+        "img/Named": image(mapserver.url, "mapserver", coverage=ds.BANDS_NAMED_COVERAGE),
+        "img/Named10": image(mapserver.url, "mapserver", coverage=ds.BANDS_NAMED_COVERAGE, wcsVersion="1.0.0"),
         "img/TimeWCS": image(mapserver.url, "mapserver", coverage="tempcov"),
         "img/TimeSeriesQ": image(qgis.url, "qgis", coverages=dict(ds.TEMP_COVERAGE_LAYERS)),
         "img/Small": image(mapserver.url, "mapserver", coverage="dem", maxImageWidth=200, maxImageHeight=100),
