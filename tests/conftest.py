@@ -11,7 +11,7 @@ import pytest
 from tests.backends import dataspec as ds
 from tests.backends.generate import generate
 from tests.backends.servers import FastCgiBackend, MapServerBackend, QgisBackend
-from tests.fakes import FakeWms
+from tests.fakes import FakeWms, RefusingProxy
 from tests.gateway import Gateway
 
 
@@ -141,3 +141,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def refusing(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[RefusingProxy, Gateway]]:
+    """The real MapServer behind a proxy that refuses every band subset (RANGESUBSET, BANDS) and every WFS request,
+    and a gateway of its own over it (its backend request count is that of the tests using it alone)."""
+    workdir: Path = tmp_path_factory.mktemp("refusing-gateway")
+    with RefusingProxy(mapserver.url, ("RANGESUBSET", "BANDS"), ("WFS",)) as proxy:
+        def image(**extra: object) -> dict[str, object]:
+            return {"type": "ImageServer", "backend": {"url": proxy.url, "flavor": "mapserver"}, **extra}
+
+        config = {"services": {
+            "img/Refusing": image(coverage="bands4"),
+            "img/Refusing10": image(coverage="bands4", wcsVersion="1.0.0"),
+            "ms/NoWfs": {"type": "MapServer", "backend": {"url": proxy.url, "flavor": "mapserver"},
+                         "layers": ["cities", "regions", "rgb"]},
+        }}
+        with Gateway(config, workdir) as gateway:
+            yield proxy, gateway

@@ -3,8 +3,6 @@ band subset: ``bandIds`` still answers the stored values, and a refused subset i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,26 +93,6 @@ def test_identify_on_a_coverage_with_named_bands(gateway: Gateway, service: str)
 
 
 # --------------------------------------------------------------------------------- a backend refusing subsets
-
-
-@pytest.fixture(scope="module")
-def refusing(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        tuple[RefusingProxy, Gateway]]:
-    """The real MapServer behind a proxy that refuses every band subset (RANGESUBSET, BANDS) and every WFS request,
-    and a gateway of its own (so that its backend request count is this module's alone)."""
-    workdir: Path = tmp_path_factory.mktemp("refusing-gateway")
-    with RefusingProxy(mapserver.url, ("RANGESUBSET", "BANDS"), ("WFS",)) as proxy:
-        def image(**extra: object) -> dict[str, object]:
-            return {"type": "ImageServer", "backend": {"url": proxy.url, "flavor": "mapserver"}, **extra}
-
-        config = {"services": {
-            "img/Refusing": image(coverage="bands4"),
-            "img/Refusing10": image(coverage="bands4", wcsVersion="1.0.0"),
-            "ms/NoWfs": {"type": "MapServer", "backend": {"url": proxy.url, "flavor": "mapserver"},
-                         "layers": ["cities", "regions", "rgb"]},
-        }}
-        with Gateway(config, workdir) as gateway:
-            yield proxy, gateway
 
 
 def backend_requests(gateway: Gateway) -> int:
