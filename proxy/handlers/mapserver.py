@@ -125,7 +125,8 @@ async def _export_image(call: Call[MapService]) -> web.Response:
 
 async def _plan(service: MapService, ctx: ServiceContext, params: Params) -> ExportPlan:
     """The export plan, the fields of its where clauses checked against the fields the backend describes."""
-    names = defined_layers(params, ctx.tree)
+    # A backend that cannot filter refuses every clause anyway: its fields are not worth a request.
+    names = defined_layers(params, ctx.tree) if ctx.flavor.filter_dialect is not None else set()
     fields = await service.backend.layer_fields(names) if names else None
     return plan_export(params, ctx, fields)
 

@@ -95,3 +95,12 @@ def test_without_wfs_the_backends_refusal_naming_the_field_is_a_400(refusing: tu
                    expected)
     assert len([q for q in proxy.requests if q.get("SERVICE", "").upper() == "WFS"]) == 1  # regions, asked once
 
+
+
+def test_a_backend_that_cannot_filter_is_not_asked_for_fields(gateway: Gateway) -> None:
+    """``Plain`` (generic flavour, layer rgb) refuses layerDefs itself: no DescribeFeatureType first."""
+    assert fetch(gateway.services_url("Plain"), {"f": "json"}).status == 200
+    before = fetch(gateway.url + "/arcbridge/stats").json()["cache"]["backendRequests"]
+    reply = export(gateway, "Plain", layerDefs=json.dumps({"0": "nosuch = 1"}))
+    assert reply.status == 400 and "cannot filter" in error_of(reply)["message"], reply.body[:300]
+    assert fetch(gateway.url + "/arcbridge/stats").json()["cache"]["backendRequests"] == before
