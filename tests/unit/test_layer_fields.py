@@ -27,6 +27,7 @@ MAPSERVER_REFUSAL = ["InvalidParameterValue: msWMSApplyFilter(): WMS server erro
 @pytest.mark.parametrize(("file", "typename", "expected"), [
     ("wfs-describe-mapserver-regions.xml", "regions", REGIONS),
     ("wfs-describe-mapserver-regions.xml", "Regions", REGIONS),
+    ("wfs-describe-mapserver-regions.xml", "ms:regions", REGIONS),  # a prefixed name (GeoServer's workspaces)
     ("wfs-describe-mapserver-regions.xml", "cities", None),
     ("wfs-describe-qgis-cities.xml", "cities", ("id", "name", "category", "pop")),
     ("wfs-describe-qgis-raster.xml", "rgb", None),  # QGIS: an empty schema for a layer outside the WFS

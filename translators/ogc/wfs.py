@@ -51,9 +51,12 @@ def feature_fields(xml: bytes, typename: str) -> tuple[str, ...] | None:
     if local_name(root) != "schema":
         return None
     elements = _xsd(root, "element")
-    element = next((e for e in elements if e.get("name") == typename), None)
+    # GeoServer's names carry a workspace prefix (topp:states) that its schema's element names lack.
+    wanted_names = (typename, _local(typename))
+    element = next((e for e in elements if e.get("name") in wanted_names), None)
     if element is None:
-        element = next((e for e in elements if (e.get("name") or "").casefold() == typename.casefold()), None)
+        folded = {name.casefold() for name in wanted_names}
+        element = next((e for e in elements if (e.get("name") or "").casefold() in folded), None)
     if element is None:
         return None
     wanted = _local(element.get("type"))
