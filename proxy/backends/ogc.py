@@ -15,7 +15,8 @@ from translators.ogc.xml import exception_messages
 
 
 def check_answer(response: Response, request: str) -> None:
-    """Refuse an OGC exception report (also sent with HTTP 200) and any HTTP status but 200, as a 502."""
+    """Refuse an OGC exception report (also sent with HTTP 200; a :class:`BackendRefusal`) and any HTTP status but
+    200, as a 502."""
     messages = exception_messages(response.body)
     if messages is not None:
         raise BackendRefusal(f"The backend returned an error for this {request} request.", messages)
