@@ -11,7 +11,7 @@ import pytest
 from tests.backends import dataspec as ds
 from tests.backends.generate import generate
 from tests.backends.servers import FastCgiBackend, MapServerBackend, QgisBackend
-from tests.fakes import FakeWms
+from tests.fakes import FakeWms, RefusingProxy
 from tests.gateway import Gateway
 from tests.needs import unavailable
 from tests.redis_server import RedisServer, redis_binary
@@ -81,6 +81,8 @@ def gateway_config(mapserver: FastCgiBackend, qgis: FastCgiBackend, fake: FakeWm
         "img/Bands": image(mapserver.url, "mapserver", coverage="bands4"),
         "img/BandsQ": image(qgis.url, "qgis", coverage="bands4"),
         "img/RGB": image(mapserver.url, "mapserver", coverage="rgbcov"),
+        "img/Named": image(mapserver.url, "mapserver", coverage=ds.BANDS_NAMED_COVERAGE),
+        "img/Named10": image(mapserver.url, "mapserver", coverage=ds.BANDS_NAMED_COVERAGE, wcsVersion="1.0.0"),
         "img/TimeWCS": image(mapserver.url, "mapserver", coverage="tempcov"),
         "img/TimeSeriesQ": image(qgis.url, "qgis", coverages=dict(ds.TEMP_COVERAGE_LAYERS)),
         "img/Small": image(mapserver.url, "mapserver", coverage="dem", maxImageWidth=200, maxImageHeight=100),
@@ -147,3 +149,23 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]
         unavailable("redis-server is not installed")
     with RedisServer(binary, tmp_path_factory.mktemp("own-redis")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def refusing(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[RefusingProxy, Gateway]]:
+    """The real MapServer behind a proxy that refuses every band subset (RANGESUBSET, BANDS) and every WFS request,
+    and a gateway of its own over it (its backend request count is that of the tests using it alone)."""
+    workdir: Path = tmp_path_factory.mktemp("refusing-gateway")
+    with RefusingProxy(mapserver.url, ("RANGESUBSET", "BANDS"), ("WFS",)) as proxy:
+        def image(**extra: object) -> dict[str, object]:
+            return {"type": "ImageServer", "backend": {"url": proxy.url, "flavor": "mapserver"}, **extra}
+
+        config = {"services": {
+            "img/Refusing": image(coverage="bands4"),
+            "img/Refusing10": image(coverage="bands4", wcsVersion="1.0.0"),
+            "ms/NoWfs": {"type": "MapServer", "backend": {"url": proxy.url, "flavor": "mapserver"},
+                         "layers": ["cities", "regions", "rgb"]},
+        }}
+        with Gateway(config, workdir) as gateway:
+            yield proxy, gateway

@@ -1,9 +1,12 @@
-"""A misbehaving WMS for failure tests: good capabilities, then hangs, errors or garbage for GetMap."""
+"""Misbehaving backends for failure tests: a WMS with good capabilities, then hangs, errors or garbage for GetMap;
+a proxy that refuses chosen requests to a real backend."""
 
 from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -76,6 +79,64 @@ class FakeWms:
         return f"http://{host!s}:{port}/{mode}"
 
     def __enter__(self) -> FakeWms:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+REFUSAL = (b'<?xml version="1.0" encoding="UTF-8"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/2.0" '
+           b'version="2.0.1"><ows:Exception exceptionCode="InvalidParameterValue" locator="%s"><ows:ExceptionText>'
+           b"refused by the test proxy</ows:ExceptionText></ows:Exception></ows:ExceptionReport>")
+
+
+class RefusingProxy:
+    """A forwarding proxy in front of a real backend that refuses, as an OGC exception report (HTTP 400, like
+    MapServer), every request carrying one of the ``refused`` parameters or ``SERVICE`` values; it records every query
+    it receives (upper-cased keys) in ``requests``."""
+
+    def __init__(self, target: str, refused_params: tuple[str, ...] = (), refused_services: tuple[str, ...] = ()):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                query = parse_qsl(urlsplit(self.path).query, keep_blank_values=True)
+                upper = {k.upper(): v for k, v in query}
+                proxy.requests.append(upper)
+                hit = next((k for k in refused_params if k in upper), None)
+                if hit is None and upper.get("SERVICE", "").upper() in refused_services:
+                    hit = "service"
+                if hit is not None:
+                    status, ctype, body = 400, "text/xml", REFUSAL % hit.lower().encode()
+                else:
+                    url = target + ("&" if "?" in target else "?") + urlsplit(self.path).query
+                    try:
+                        with urllib.request.urlopen(url, timeout=60) as resp:
+                            status, ctype, body = resp.status, resp.headers.get("Content-Type", ""), resp.read()
+                    except urllib.error.HTTPError as err:
+                        status, ctype, body = err.code, err.headers.get("Content-Type", ""), err.read()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.requests: list[dict[str, str]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/ows"
+
+    def __enter__(self) -> RefusingProxy:
         self.thread.start()
         return self
 

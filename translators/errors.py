@@ -11,6 +11,7 @@ exactly one place (``proxy.app.arcgis_middleware``, through ``proxy.respond.erro
     ├── NotFound                     404  unknown service, layer, folder or output file
     ├── MethodNotAllowed             405  an HTTP method the resource does not answer
     ├── BackendError                 502  the OGC backend failed, answered an exception or a body of the wrong kind
+    │   └── BackendRefusal           502  the backend answered an OGC exception report: it refused this request
     └── BackendTimeout               504  the OGC backend did not answer in time
 """
 
@@ -73,6 +74,14 @@ class MethodNotAllowed(ArcGISError, status=405, message="Method Not Allowed"):
 
 class BackendError(ArcGISError, status=502, message="The backend server returned an error."):
     """The OGC backend failed or answered something that is not what was asked for."""
+
+
+class BackendRefusal(BackendError):
+    """The backend understood the request and refused it with an OGC exception report (not a transport failure).
+
+    Callers that can ask differently (a GetCoverage without a band subset) or that can tell the caller's mistake in
+    the report (an unknown field of a filter) catch this one kind; everyone else sees a plain 502.
+    """
 
 
 class BackendTimeout(ArcGISError, status=504, message="The backend server did not respond in time."):

@@ -10,16 +10,17 @@ from proxy.backends.http import BackendClient, Response
 from proxy.cache import Cache, Entry, cache_key, normalise_url
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
-from translators.errors import BackendError
+from translators.errors import BackendError, BackendRefusal
 from translators.ogc.flavors import FLAVORS, Flavor
 from translators.ogc.xml import exception_messages
 
 
 def check_answer(response: Response, request: str) -> None:
-    """Refuse an OGC exception report (also sent with HTTP 200) and any HTTP status but 200, as a 502."""
+    """Refuse an OGC exception report (also sent with HTTP 200; a :class:`BackendRefusal`) and any HTTP status but
+    200, as a 502."""
     messages = exception_messages(response.body)
     if messages is not None:
-        raise BackendError(f"The backend returned an error for this {request} request.", messages)
+        raise BackendRefusal(f"The backend returned an error for this {request} request.", messages)
     if response.status != 200:
         raise BackendError(f"The backend answered HTTP {response.status}.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from proxy.backends.http import Response
 from proxy.backends.ogc import OgcBackend, check_answer
@@ -11,8 +12,15 @@ from proxy.backends.refresh import Refreshing
 from proxy.cache import Cache, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
-from translators.errors import BackendError, NotFound
-from translators.ogc.wcs import CoverageDescription, merge, parse_description_100, parse_description_201
+from translators.errors import BackendError, BackendRefusal, NotFound
+from translators.ogc.wcs import (
+    BBox,
+    CoverageDescription,
+    getcoverage_params,
+    merge,
+    parse_description_100,
+    parse_description_201,
+)
 
 log = logging.getLogger(__name__)
 # DescribeCoverage by version, tried in this order: the parameter naming the coverage and the parser of the answer.
@@ -41,6 +49,8 @@ class WcsBackend(OgcBackend):
         self.version = version
         self.format = fmt
         self.coverages = tuple(coverages)
+        # Coverages whose band subsets this backend refused: fetched whole and selected locally from then on.
+        self.whole_only: set[str] = set()
         self._described = Refreshing[dict[str, CoverageDescription]](
             self._describe_all, settings.capabilities_ttl, cache,
             cache_key(namespace, "describe", self.identity, [("COVERAGE", c) for c in self.coverages]
@@ -86,3 +96,25 @@ class WcsBackend(OgcBackend):
 
         entry, _, _ = await self.cached("coverage", params, produce)
         return entry.body
+
+    async def coverage(self, desc: CoverageDescription, bbox: BBox, width: int, height: int,
+                       bands: Sequence[int] | None = None, time: datetime | None = None) -> bytes:
+        """GetCoverage of ``bands`` (0-based; None: all) where the flavour subsets ranges, else of every band.
+
+        A band subset the backend refuses (an OGC exception report) is asked again without it, and the coverage is
+        remembered so that later requests fetch it whole at once; the caller selects bands locally whenever the
+        answer has every band.  Nothing is remembered when the whole coverage fails too: the subset was not the cause.
+        """
+        subset = bands is not None and self.flavor.wcs_band_subsetting and desc.id not in self.whole_only
+        whole = getcoverage_params(desc, bbox, width, height, None, time)
+        if not subset:
+            return await self.get_coverage(whole)
+        try:
+            return await self.get_coverage(getcoverage_params(desc, bbox, width, height, bands, time,
+                                                              range_indices=self.flavor.wcs_range_indices))
+        except BackendRefusal as refusal:
+            body = await self.get_coverage(whole)
+            self.whole_only.add(desc.id)
+            log.warning("%s: coverage '%s' refused a band subset (%s); its bands are selected locally from now on",
+                        self.namespace, desc.id, " ".join(refusal.details) or refusal.message)
+            return body

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from functools import partial
 
 from proxy.backends.http import Response
 from proxy.backends.ogc import OgcBackend, check_answer
@@ -10,8 +12,9 @@ from proxy.backends.refresh import Refreshing
 from proxy.cache import Cache, Entry, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
-from translators.errors import BackendError
+from translators.errors import ArcGISError, BackendError
 from translators.ogc.getmap import MapQuery, getmap_params
+from translators.ogc.wfs import FeatureFields, describe_feature_type_params, feature_fields
 from translators.ogc.wms import WmsCapabilities, parse_capabilities
 from translators.ogc.xml import exception_messages
 
@@ -39,6 +42,7 @@ class WmsBackend(OgcBackend):
         self._caps = Refreshing[WmsCapabilities](
             self._fetch_capabilities, settings.capabilities_ttl, cache,
             cache_key(namespace, "caps", self.identity, {"VERSION": settings.wms_version}), f"{namespace} capabilities")
+        self._fields: dict[str, Refreshing[FeatureFields]] = {}  # by WMS layer name, created on first use
 
     async def capabilities(self) -> WmsCapabilities:
         """The parsed capabilities: refreshed in the background after their TTL, served stale while the backend is
@@ -70,3 +74,35 @@ class WmsBackend(OgcBackend):
             return check_image(await self.client.get(params), query.mime), query.mime
 
         return await self.cached("map", params, produce)
+
+    async def layer_fields(self, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The attribute fields of the named WMS layers that the server's WFS describes (DescribeFeatureType of the
+        same name, fetched once per layer and refreshed like the capabilities).  A layer it does not describe, or a
+        WFS that cannot be asked right now, is left out: its clauses are left to the backend to judge."""
+        found: dict[str, tuple[str, ...]] = {}
+        for name in sorted(set(names)):
+            refreshing = self._fields.get(name)
+            if refreshing is None:
+                key = cache_key(self.namespace, "fields", self.identity, describe_feature_type_params(name))
+                refreshing = self._fields[name] = Refreshing[FeatureFields](
+                    partial(self._fetch_fields, name), self.settings.capabilities_ttl, self.cache, key,
+                    f"{self.namespace} fields of {name}")
+            try:
+                fields = (await refreshing.get()).names
+            except ArcGISError as exc:  # not kept: asked again next time
+                log.warning("%s: fields of layer %s unavailable: %s", self.namespace, name, exc.message)
+                continue
+            if fields is not None:
+                found[name] = fields
+        return found
+
+    async def _fetch_fields(self, name: str) -> FeatureFields:
+        response = await self.client.get(describe_feature_type_params(name))
+        if response.status != 200 or exception_messages(response.body) is not None:
+            # No WFS, or the layer is not published in it: a definitive answer, kept like a described layer.
+            return FeatureFields(None)
+        try:
+            names: tuple[str, ...] | None = await self._run_cpu(feature_fields, response.body, name)
+        except BackendError:  # not a schema (an HTML page from a plain WMS): nothing is known
+            names = None
+        return FeatureFields(names)

@@ -30,7 +30,7 @@ from translators.arcgis.imageservice import (
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
 from translators.ogc.getmap import MapQuery
-from translators.ogc.wcs import getcoverage_params, snap_to_grid
+from translators.ogc.wcs import snap_to_grid
 from translators.params import Params
 
 KIND = "ImageServer"
@@ -41,10 +41,9 @@ async def _fetch(service: ImageService, fetch: Fetch | None) -> bytes | None:
     if fetch is None:
         return None
     raster = fetch.raster
-    params = getcoverage_params(raster.coverage, fetch.bbox, fetch.width, fetch.height, fetch.bands,
-                                raster.time if raster.wcs_time else None,
-                                subset_bands=service.backend.flavor.wcs_band_subsetting)
-    return await service.backend.get_coverage(params)
+    # The answer may hold every band even when a subset was planned (refused or ignored): the render selects them.
+    return await service.backend.coverage(raster.coverage, fetch.bbox, fetch.width, fetch.height, fetch.bands,
+                                          raster.time if raster.wcs_time else None)
 
 
 @operation(KIND, "")

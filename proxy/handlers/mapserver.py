@@ -19,10 +19,14 @@ from proxy.handlers.delivery import described, kmz
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
-from translators.arcgis.export import ExportPlan, answer_key_params, assemble_export, plan_export
+from translators.arcgis.export import ExportPlan, ServiceContext, answer_key_params, assemble_export, plan_export
 from translators.arcgis.formats import kmz_params, parse_output
+from translators.arcgis.layer_fields import refused_field_error
+from translators.arcgis.layer_selection import defined_layers, is_empty_json
+from translators.arcgis.layers import LayerTree
 from translators.arcgis.mapservice import export_result, layer_info, service_info
-from translators.errors import NotFound
+from translators.errors import BackendRefusal, InvalidParameter, NotFound
+from translators.params import Params
 
 KIND = "MapServer"
 
@@ -83,8 +87,11 @@ async def export(call: Call[MapService]) -> web.Response:
     if output == "image" and (params.get("format") or "").lower() != "svgz":
         return await _export_image(call)
     ctx = await service.context()
-    plan = plan_export(kmz_params(params) if output == "kmz" else params, ctx)
-    body, content_type = await render(service, plan, call.run_cpu)
+    plan = await _plan(service, ctx, kmz_params(params) if output == "kmz" else params)
+    try:
+        body, content_type = await render(service, plan, call.run_cpu)
+    except BackendRefusal as refusal:
+        raise _caller_mistake(refusal, plan, ctx.tree, params) from None
     if output == "image":  # only svgz comes here: its gzip body is not kept by the answer cache
         return web.Response(body=body, content_type=content_type, headers={"Content-Encoding": "gzip"})
     if output == "kmz":
@@ -97,17 +104,39 @@ async def _export_image(call: Call[MapService]) -> web.Response:
     """``f=image``: from the answer cache, or drawn once however many ask."""
     service = call.service
     ctx = await service.context()
-    plan = plan_export(call.params, ctx)
-    if plan.passthrough:
-        # The backend's bytes are the answer: one entry, keyed by the normalised GetMap itself.
-        entry, status, key = await service.backend.map_entry(plan.fetches[0])
-        return answer(service.cache, call.url, service.settings, service.ttl, key, entry, status,
-                      plan.format.content_type)
+    plan = await _plan(service, ctx, call.params)
+    try:
+        if plan.passthrough:
+            # The backend's bytes are the answer: one entry, keyed by the normalised GetMap itself.
+            entry, status, key = await service.backend.map_entry(plan.fetches[0])
+            return answer(service.cache, call.url, service.settings, service.ttl, key, entry, status,
+                          plan.format.content_type)
 
-    async def produce() -> tuple[bytes, str]:
-        return await render(service, plan, call.run_cpu)
+        async def produce() -> tuple[bytes, str]:
+            return await render(service, plan, call.run_cpu)
 
-    # A composed answer is keyed by what it is made of, so every spelling of the same picture shares it.
-    key = cache_key(service.settings.name.lower(), "answer-export", service.backend.identity,
-                    answer_key_params(plan, ctx.caps.version, ctx.flavor))
-    return await cached_image(service.cache, call.url, service.settings, service.ttl, key, produce)
+        # A composed answer is keyed by what it is made of, so every spelling of the same picture shares it.
+        key = cache_key(service.settings.name.lower(), "answer-export", service.backend.identity,
+                        answer_key_params(plan, ctx.caps.version, ctx.flavor))
+        return await cached_image(service.cache, call.url, service.settings, service.ttl, key, produce)
+    except BackendRefusal as refusal:
+        raise _caller_mistake(refusal, plan, ctx.tree, call.params) from None
+
+
+async def _plan(service: MapService, ctx: ServiceContext, params: Params) -> ExportPlan:
+    """The export plan, the fields of its where clauses checked against the fields the backend describes."""
+    # A backend that cannot filter refuses every clause anyway: its fields are not worth a request.
+    names = defined_layers(params, ctx.tree) if ctx.flavor.filter_dialect is not None else set()
+    fields = await service.backend.layer_fields(names) if names else None
+    return plan_export(params, ctx, fields)
+
+
+def _caller_mistake(refusal: BackendRefusal, plan: ExportPlan, tree: LayerTree,
+                    params: Params) -> BackendRefusal | InvalidParameter:
+    """A refused filtered GetMap whose report names a field of the clauses is the caller's 400; else the 502."""
+    filters = {name: expr for query in plan.fetches for name, expr in query.filters.items()}
+    if not filters:
+        return refusal
+    layer_ids = {layer.wms.name: layer.id for layer in tree.layers if layer.wms.name}
+    parameter = "dynamicLayers" if is_empty_json(params.get("layerDefs")) else "layerDefs"
+    return refused_field_error(refusal.details, filters, layer_ids, parameter) or refusal

@@ -392,14 +392,21 @@ WCS_COVERAGES = ("dem", "multiband")
 """The original coverages (on both servers; both are WMS layers too, in :data:`WMS_LAYERS`)."""
 IMAGE_COVERAGES: tuple[str, ...] = (*TEMP_COVERAGE_LAYERS.values(), "rgbcov", "bands4")
 """Coverages added for the ImageServer, on both servers; each is also a WMS layer of the same name."""
-MAPSERVER_ONLY_COVERAGES = (TEMP_COVERAGE_TIME_NAME,)
-"""Time-enabled coverages (and WMS layers) that only MapServer serves (QGIS 3.22 has no raster TIME)."""
+BANDS_NAMED_COVERAGE = "bandsnamed"
+"""MapServer only: ``bands4.tif`` again, configured the short way (``wcs_band_names "blue green red nir"`` without
+``wcs_extent``/``wcs_size``, so it is described from the file): its WCS 2.0.1 DescribeCoverage advertises ``band1`` …
+``band4`` while RANGESUBSET refuses those and takes ``blue`` … or indices; WCS 1.0.0 ignores BANDS (no
+``wcs_rangeset_axes``).  Values are :func:`bands4_values_at`; nodata 0 through ``GEOTIFF_INT16_NODATA0``."""
+MAPSERVER_ONLY_COVERAGES = (TEMP_COVERAGE_TIME_NAME, BANDS_NAMED_COVERAGE)
+"""Coverages (and WMS layers) that only MapServer serves: the time-enabled one (QGIS 3.22 has no raster TIME) and
+the one whose band names show a MapServer configuration quirk."""
 MAPSERVER_WCS_FORMATS: dict[str, str] = {
     "dem": "GEOTIFF_FLOAT32",
     "multiband": "GEOTIFF_INT16",
     **{name: "GEOTIFF_FLOAT32" for name in (*TEMP_COVERAGE_LAYERS.values(), TEMP_COVERAGE_TIME_NAME)},
     "rgbcov": "GEOTIFF_BYTE",
     "bands4": "GEOTIFF_INT16_NODATA0",
+    BANDS_NAMED_COVERAGE: "GEOTIFF_INT16_NODATA0",
 }
 """MapServer OUTPUTFORMAT NAME to ask for each coverage (WCS 1.0.0 FORMAT and 2.0.1 FORMAT alike). ``image/tiff``
 always means the first format, Float32 with nodata -9999, whatever the coverage's type; the nodata of a WCS 2.0.1

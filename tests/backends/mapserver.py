@@ -133,6 +133,7 @@ def mapfile_text(data_dir: Path) -> str:
         "BANDS4_SIZE": _nums(ds.BANDS4_SIZE),
         "BANDS4_NODATA": str(ds.BANDS4_NODATA),
         "BANDS4_BAND_NAMES": " ".join(ds.BANDS4_BAND_NAMES),
+        "BANDS_NAMED": ds.BANDS_NAMED_COVERAGE,
         "BANDS4_DISPLAY_BANDS": ",".join(str(b) for b in ds.BANDS4_DISPLAY_BANDS),
         "BANDS4_DISPLAY_RANGE": ",".join(f"{v:g}" for v in ds.BANDS4_DISPLAY_RANGE),
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from translators.arcgis.formats import ImageFormat, parse_format
+from translators.arcgis.layer_fields import LayerFields
 from translators.arcgis.layer_selection import LayerSelection, is_empty_json, select_layers
 from translators.arcgis.layers import MapLayer
 from translators.arcgis.map_context import ServiceContext
@@ -102,13 +103,14 @@ class _Delivery:
     transparent: bool  # whether the GetMaps ask for a transparent background
 
 
-def plan_export(params: Params, ctx: ServiceContext) -> ExportPlan:
-    """Turn export parameters into a plan; raises :class:`InvalidParameter` for anything malformed or refused."""
+def plan_export(params: Params, ctx: ServiceContext, fields: LayerFields | None = None) -> ExportPlan:
+    """Turn export parameters into a plan; raises :class:`InvalidParameter` for anything malformed or refused,
+    including a clause reading a field its layer does not have (where ``fields`` knows the layer's)."""
     _refuse_unsupported(params)
     view = parse_view(params, ctx.sr, ctx.max_width, ctx.max_height)
     fmt = parse_format(params)
     transparent = parse_bool(params.get("transparent") or "false", "transparent")
-    selection = select_layers(params, ctx.tree)
+    selection = select_layers(params, ctx.tree, fields)
     time = requested_time(params)
     grid = _fetch_grid(view, fmt, selection, ctx)
     groups = time_groups(selection, ctx.tree, time)

@@ -23,18 +23,20 @@ def _source(ctx: ImageContext, fetch: Fetch, body: bytes, band_ids: Sequence[int
     desc = fetch.raster.coverage
     raster = read_geotiff(body, desc.sr, desc.nodata)
     names = ctx.band_names
-    if fetch.bands is not None:
+    if fetch.bands is not None and raster.band_count == len(fetch.bands):
         # The backend subset the range: it returned the requested bands in ascending order.
-        if raster.band_count != len(fetch.bands):
-            raise BackendError(f"The backend returned {raster.band_count} bands instead of {len(fetch.bands)}.")
         raster.band_names = tuple(names[b] for b in fetch.bands)
         if band_ids is not None:
             raster = select_bands(raster, [fetch.bands.index(b) for b in band_ids])
         return raster
+    # No subset asked, or one the backend refused or ignored (MapServer's WCS 1.0.0 without wcs_rangeset_axes
+    # answers every band): select locally.
     if raster.band_count != ctx.band_count:
-        raise BackendError(f"The backend returned {raster.band_count} bands instead of {ctx.band_count}.")
+        expected = len(fetch.bands) if fetch.bands is not None else ctx.band_count
+        raise BackendError(f"The backend returned {raster.band_count} bands instead of {expected}.")
     raster.band_names = names
-    return select_bands(raster, band_ids) if band_ids is not None else raster
+    wanted = band_ids if band_ids is not None else fetch.bands
+    return select_bands(raster, wanted) if wanted is not None else raster
 
 
 def _stats(ctx: ImageContext, band_ids: Sequence[int] | None) -> list[BandStats]:

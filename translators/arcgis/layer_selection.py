@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from translators.arcgis.layer_fields import LayerFields, resolve_fields
 from translators.arcgis.layers import LayerTree, MapLayer
 from translators.errors import InvalidParameter, UnsupportedParameter
-from translators.filters import FALSE, parse_where
+from translators.filters import FALSE, field_names, parse_where
 from translators.filters.ast import Expr
 from translators.params import Params, parse_bool, parse_float, parse_json
 
@@ -58,14 +59,15 @@ class LayerSelection:
         return LayerTime()
 
 
-def select_layers(params: Params, tree: LayerTree) -> LayerSelection:
-    """Apply ``layers``, ``layerDefs``, ``layerTimeOptions`` and ``dynamicLayers`` to the service's layer tree."""
-    defs = parse_layer_defs(params.get("layerDefs"), tree)
+def select_layers(params: Params, tree: LayerTree, fields: LayerFields | None = None) -> LayerSelection:
+    """Apply ``layers``, ``layerDefs``, ``layerTimeOptions`` and ``dynamicLayers`` to the service's layer tree; the
+    clauses' fields are checked against ``fields`` where the layer's are known."""
+    defs = parse_layer_defs(params.get("layerDefs"), tree, fields=fields)
     time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
     dynamic = params.get("dynamicLayers")
     if not is_empty_json(dynamic):
         assert dynamic is not None
-        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree)
+        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree, fields)
         defs.update(dyn_defs)
         time_options.update(dyn_times)
         leaves = _dynamic_leaves(tree, _dynamic_visibility(params.get("layers"), order, dyn_ids))
@@ -75,6 +77,17 @@ def select_layers(params: Params, tree: LayerTree) -> LayerSelection:
     # A definition that can never match draws nothing: leave the layer out rather than ask the backend.
     leaves = [layer for layer in leaves if filters.get(layer.wms.name or "") != FALSE]
     return LayerSelection(tuple(leaves), filters, time_options)
+
+
+def defined_layers(params: Params, tree: LayerTree) -> set[str]:
+    """The WMS names of the layers whose ``layerDefs`` or ``dynamicLayers`` clauses read fields: the layers whose
+    fields :func:`select_layers` wants to know."""
+    defs = parse_layer_defs(params.get("layerDefs"), tree)
+    dynamic = params.get("dynamicLayers")
+    if not is_empty_json(dynamic):
+        assert dynamic is not None
+        defs.update(parse_dynamic_layers(dynamic, tree)[1])
+    return {name for layer_id, expr in defs.items() if (name := tree.by_id[layer_id].wms.name) and field_names(expr)}
 
 
 def _layer_ids(data: Any, parameter: str, tree: LayerTree) -> Mapping[int, Any]:
@@ -92,8 +105,10 @@ def _layer_ids(data: Any, parameter: str, tree: LayerTree) -> Mapping[int, Any]:
     return out
 
 
-def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerDefs") -> dict[int, Expr]:
-    """Parse ``layerDefs`` (JSON object, or the array form ``[{"layerId", "where"}]``) into where-clause trees."""
+def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerDefs",
+                     fields: LayerFields | None = None) -> dict[int, Expr]:
+    """Parse ``layerDefs`` (JSON object, or the array form ``[{"layerId", "where"}]``) into where-clause trees, their
+    fields checked against ``fields`` (see :func:`~translators.arcgis.layer_fields.resolve_fields`)."""
     if text is None:
         return {}
     if not text.lstrip().startswith(("{", "[")):
@@ -114,7 +129,7 @@ def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerD
             raise InvalidParameter(parameter, f"layer {layer_id} is a group layer; definitions apply to sub-layers")
         expr = parse_where(where, parameter)
         if expr is not None:
-            defs[layer_id] = expr
+            defs[layer_id] = resolve_fields(expr, tree.by_id[layer_id], fields, parameter)
     return defs
 
 
@@ -157,8 +172,8 @@ def _time_options(options: Mapping[str, Any], parameter: str) -> LayerTime:
     return LayerTime(flag("useTime", True), flag("timeDataCumulative", False), ms, months)
 
 
-def parse_dynamic_layers(text: str, tree: LayerTree) -> tuple[list[int], dict[int, Expr], dict[int, LayerTime],
-                                                               dict[int, int]]:
+def parse_dynamic_layers(text: str, tree: LayerTree, fields: LayerFields | None = None) -> tuple[
+        list[int], dict[int, Expr], dict[int, LayerTime], dict[int, int]]:
     """Parse ``dynamicLayers``: the drawing order (top first), definition expressions and time options of existing
     map layers.  Returns (map layer ids top first, defs, time options, dynamic id → map layer id)."""
     parameter = "dynamicLayers"
@@ -184,7 +199,7 @@ def parse_dynamic_layers(text: str, tree: LayerTree) -> tuple[list[int], dict[in
                 raise InvalidParameter(parameter, "definitionExpression must be a string")
             expr = parse_where(where, parameter)
             if expr is not None:
-                defs[map_id] = expr
+                defs[map_id] = resolve_fields(expr, tree.by_id[map_id], fields, parameter)
         if entry.get("layerTimeOptions"):
             if not isinstance(entry["layerTimeOptions"], dict):
                 raise InvalidParameter(parameter, "layerTimeOptions must be an object")

@@ -27,6 +27,10 @@ class Flavor:
     rotation_parameter: str | None  # vendor parameter rotating the map about its centre
     rotation_sign: float  # multiplies ArcGIS's counter-clockwise degrees into the vendor's convention
     wcs_band_subsetting: bool  # does GetCoverage honour a band subset (BANDS, RANGESUBSET)?
+    # Does WCS 2.0.1 RANGESUBSET take 1-based band indices?  MapServer 8 resolves names against wcs_band_names, which
+    # is not always what its DescribeCoverage advertises (band1… when described from the file), but always takes
+    # indices; the standard only promises the advertised field names.
+    wcs_range_indices: bool
     capabilities_top_first: bool  # does document order list the top layer first? (backend.capabilitiesOrder wins)
     fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
     supports_raster_time: bool  # can rasters be asked for by TIME?
@@ -63,6 +67,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=True,
+        wcs_range_indices=True,
         capabilities_top_first=False,
         fix_group_extents=False,
         supports_raster_time=True,
@@ -77,6 +82,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,
+        wcs_range_indices=False,
         capabilities_top_first=True,
         fix_group_extents=True,  # QGIS Server 3.22 publishes wrong group boxes
         supports_raster_time=False,
@@ -91,6 +97,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=False,
+        wcs_range_indices=False,
         capabilities_top_first=False,
         fix_group_extents=False,
         supports_raster_time=True,
@@ -104,6 +111,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,
+        wcs_range_indices=False,
         capabilities_top_first=True,  # table-of-contents order: MapProxy, QGIS, deegree, ArcGIS
         fix_group_extents=False,
         supports_raster_time=True,

@@ -205,10 +205,11 @@ def merge(primary: CoverageDescription, other: CoverageDescription | None) -> Co
 
 def getcoverage_params(desc: CoverageDescription, bbox: BBox, width: int, height: int,
                        bands: Sequence[int] | None = None, time: datetime | None = None,
-                       subset_bands: bool = True) -> list[tuple[str, str]]:
+                       subset_bands: bool = True, range_indices: bool = False) -> list[tuple[str, str]]:
     """GetCoverage for ``bbox`` (outer edges, x/y, native CRS) at ``width`` x ``height`` cells, as GeoTIFF.
 
-    ``bands`` are 0-based; they are sent only when ``subset_bands`` (the backend honours range subsetting).
+    ``bands`` are 0-based; they are sent only when ``subset_bands`` (the backend honours range subsetting).  A 2.0.1
+    RANGESUBSET names them by 1-based index when ``range_indices``, else by the advertised field names.
     """
     if width < 1 or height < 1:
         raise ValueError("empty coverage request")
@@ -222,7 +223,7 @@ def getcoverage_params(desc: CoverageDescription, bbox: BBox, width: int, height
             ("SCALESIZE", f"{x_label}({width}),{y_label}({height})"),
         ]
         if bands is not None and subset_bands and desc.band_names:
-            pairs.append(("RANGESUBSET", ",".join(desc.band_names[b] for b in bands)))
+            pairs.append(("RANGESUBSET", ",".join(str(b + 1) if range_indices else desc.band_names[b] for b in bands)))
         return pairs
     params = {
         "SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "GetCoverage", "COVERAGE": desc.id,
