@@ -141,13 +141,15 @@ async def test_redirects_are_followed(server: Callable[[Handler], Awaitable[str]
 
     url = await server(handler)
     backend = client(url + "/old")
+    looping = client(url + "/loop")
     try:
         answer = await backend.get({"A": "1"})
         assert (answer.status, answer.body, answer.url) == (200, b"A=1", url + "/new?A=1")
         with pytest.raises(BackendError, match="redirected too many times"):
-            await client(url + "/loop").get({})
+            await looping.get({})
     finally:
         await backend.close()
+        await looping.close()
 
 
 async def test_user_info_becomes_basic_auth(server: Callable[[Handler], Awaitable[str]]) -> None:
@@ -308,8 +310,11 @@ async def test_timeouts_refusals_and_the_connection_limit(server: Callable[[Hand
         await slow.close()
         await limited.close()
     refused = client("http://127.0.0.1:9")
-    with pytest.raises(BackendError, match="could not be reached"):
-        await refused.get({})
+    try:
+        with pytest.raises(BackendError, match="could not be reached"):
+            await refused.get({})
+    finally:
+        await refused.close()
 
 
 async def test_https_backends_are_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
