@@ -1,39 +1,56 @@
-"""The HTTP client towards OGC backends: pooled keep-alive connections per backend, timeouts, and error mapping.
+"""The HTTP client towards OGC backends: one pooled aiohttp session per backend, bounded reads, and error mapping.
 
-Backend requests are plain ``GET``\\ s with a query, one at a time per connection.  They go through a small
-HTTP/1.1 client on asyncio protocols with httptools' (llhttp) response parser rather than aiohttp's client: on the
-miss path the gateway adds only what it must to the backend's latency, and the measured cost of aiohttp's general
-client (request objects, URL handling, stream readers, several task hops) was ~0.3 ms a request, most of what a proxy
-hop adds (``benchmarks/``).  What it handles: http and https, keep-alive reuse with one retry on a connection the
-backend closed meanwhile, Content-Length, chunked and close-delimited bodies, gzip/deflate, redirects, user info in the
-backend URL, a connection limit and the total/connect timeouts.
+Backend requests are plain ``GET``\\ s with a query, sent with aiohttp's client (``ClientSession`` on a
+``TCPConnector``: keep-alive pooling, chunked and close-delimited bodies, TLS, proxies, one retry of a request that
+met a pooled connection the backend had closed meanwhile).  What this module adds, and why aiohttp's own handling of
+it is switched off:
+
+- redirects are followed here, so that a redirect to another origin goes without the credentials given for the
+  configured backend (``Authorization``, its user info and every configured extra header) and a redirect to anything
+  but http(s) is refused;
+- bodies are read in chunks up to ``MAX_BODY``, and gzip/deflate are inflated here by a bounded decompressor
+  (``auto_decompress=False``): a compression bomb is a 502 naming the limit, never inflated in memory;
+- proxies come from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``, looked up once per origin (aiohttp's ``trust_env``
+  would look them up in a thread on every request and read ``~/.netrc`` too); a loopback backend is never proxied;
+- no cookie jar: backend answers are cached and shared between clients, so no backend session state may leak in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import ipaddress
 import logging
+import os
 import re
 import ssl
+import urllib.request
 import zlib
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
-import httptools
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, BackendTimeout
 
 log = logging.getLogger(__name__)
-MAX_BODY = 512 * 1024 * 1024
+MAX_BODY = 512 * 1024 * 1024  # bytes of a backend answer, as sent and once decompressed
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "arcbridge"
 INLINE_INFLATE = 64 * 1024  # compressed bytes inflated on the event loop; larger bodies go to a thread
+INLINE_OUTPUT = 1024 * 1024  # … and at most this many inflated bytes there (a small bomb must not stall the loop)
+# Pooled connections idle longer than this are closed.  Short enough that a burst does not leave the backend's
+# workers (a prefork Apache keeps a process per open connection) held for minutes, long enough that steady map
+# traffic (a request every few seconds per backend) keeps reusing its connections; 15 s is aiohttp's own default.
+IDLE_TIMEOUT = 15.0
+
+Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
 
 @dataclass(frozen=True)
@@ -56,10 +73,10 @@ class _Base:
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.host_header = parts.netloc.rpartition("@")[2]
         self.username, self.password = parts.username, parts.password
         self.prefix = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
-        self.path = parts.path or "/"
+        # What is sent: the user info goes as an Authorization header, never in the URL (nor in Response.url).
+        self.plain_prefix = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path or '/'}"
         self.existing = parse_qsl(parts.query, keep_blank_values=True)
         self.existing_names = {k.upper() for k, _ in self.existing}
         self.own_query = urlencode(self.existing, quote_via=quote)
@@ -67,7 +84,8 @@ class _Base:
 
 def build_url(base: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     """Merge ``params`` into the backend URL's own query (backend URLs may carry ``map=…``); ours win."""
-    return _merge(_Base(base), params)
+    parsed = _Base(base)
+    return _merge(parsed, parsed.prefix, params)
 
 
 def _quote(text: str, plain: re.Pattern[str], safe: str) -> str:
@@ -79,7 +97,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-~]*")
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.\-~,:/]*")
 
 
-def _merge(base: _Base, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
+def _merge(base: _Base, prefix: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
     names = {k.upper() for k, _ in pairs}
     if base.existing_names & names:
@@ -88,158 +106,54 @@ def _merge(base: _Base, params: Mapping[str, str] | Sequence[tuple[str, str]]) -
         existing = base.own_query
     ours = "&".join(f"{_quote(k, _PLAIN_NAME, '')}={_quote(v, _PLAIN_VALUE, ',:/')}" for k, v in pairs)
     query = f"{existing}&{ours}" if existing and ours else existing or ours
-    return f"{base.prefix}?{query}" if query else base.prefix
+    return f"{prefix}?{query}" if query else prefix
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection: sends a GET and parses the answer with httptools."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[tuple[int, dict[str, str], bytes]] | None = None
-        self.headers: dict[str, str] = {}
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.received = False  # any byte of the current answer
-        self.headers_done = False
-        self.closed = False
-        self.keep_alive = False
-
-    # --- asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports don't subclass asyncio's
-
-    def data_received(self, data: bytes) -> None:
-        self.received = True
-        if self.waiter is None:  # bytes nobody asked for: the connection can't be trusted any more
-            self.close()
-            return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__  # an error of our own callbacks (a body too large) comes back wrapped
-            self._fail(cause if isinstance(cause, BackendError) else
-                       BackendError("The backend sent a malformed HTTP answer.", [str(exc)]))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            return
-        if self.headers_done and "content-length" not in self.headers and \
-                "chunked" not in self.headers.get("transfer-encoding", "").lower():
-            self._complete()  # a body delimited by the end of the connection
-            return
-        self._fail(_Dropped(self.received))
-
-    # --- httptools callbacks
-    def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
-
-    def on_headers_complete(self) -> None:
-        self.headers_done = True
-        length = self.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            raise BackendError("The backend's answer is too large.")
-
-    def on_body(self, body: bytes) -> None:
-        self.size += len(body)
-        if self.size > MAX_BODY:
-            raise BackendError("The backend's answer is too large.")
-        self.chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        self.keep_alive = self.parser.should_keep_alive()  # read now: the parser resets for the next message
-        self._complete()
-
-    # --- requests
-    def _complete(self) -> None:
-        waiter, self.waiter = self.waiter, None
-        body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self.parser.get_status_code(), self.headers, body))
-
-    def _fail(self, exc: Exception) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-        self.close()
-
-    @property
-    def reusable(self) -> bool:
-        """Whether the last answer left the connection open for another request."""
-        return not self.closed and self.keep_alive
-
-    async def request(self, head: bytes, deadline: float) -> tuple[int, dict[str, str], bytes]:
-        """Send a request head and wait for (status, lower-cased headers, body) until the loop time ``deadline``.
-
-        The deadline is a timer on the loop rather than ``asyncio.timeout``: the same guarantee for a fraction of the
-        cost on every backend request."""
-        assert self.transport is not None
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[tuple[int, dict[str, str], bytes]] = loop.create_future()
-        self.waiter = waiter
-        self.headers, self.chunks, self.size = {}, [], 0
-        self.received = self.headers_done = self.keep_alive = False
-        timer = loop.call_at(deadline, self._fail, TimeoutError())
-        self.transport.write(head)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-
-    def close(self) -> None:
-        """Drop the connection."""
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+def _headers(settings: BackendSettings, base: _Base) -> tuple[dict[str, str], dict[str, str]]:
+    """The request headers for the configured origin, and those for any other origin a redirect leads to."""
+    # Header names as configured (names are case-insensitive, but some old servers only know the usual spelling).
+    configured = {k: v for k, v in settings.headers.items() if k.lower() not in ("host", "connection")}
+    given = {k.lower() for k in configured}
+    credentials = dict(configured)
+    if base.username is not None and "authorization" not in given:
+        user = f"{unquote(base.username)}:{unquote(base.password or '')}"
+        credentials["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+    # Only gzip and deflate: those are what _inflate decodes (aiohttp would also offer br/zstd when installed).
+    usual = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
+    defaults = {k: v for k, v in usual.items() if k.lower() not in given}
+    # Another origin gets none of the configured headers: an API key or a token was given for this backend only.
+    return {**credentials, **defaults}, usual
 
 
-class _Dropped(Exception):
-    """The backend closed the connection before answering; ``received`` says whether it had sent anything."""
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, received: bool) -> None:
-        super().__init__("connection closed by the backend")
-        self.received = received
+
+def _proxy_for(scheme: str, host: str) -> Proxy:
+    """The proxy from the environment for an origin: ``HTTP_PROXY``/``HTTPS_PROXY`` unless ``NO_PROXY`` names the host.
+
+    A loopback backend is never proxied (as Go's net/http does): a proxy elsewhere could not reach this machine's
+    loopback, and local backends keep working when a proxy is set for the outside world."""
+    if _is_loopback(host) or urllib.request.proxy_bypass(host):
+        return None, None
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy:
+        return None, None
+    url = URL(proxy if "://" in proxy else f"http://{proxy}")
+    auth = aiohttp.BasicAuth(url.user or "", url.password or "") if url.user else None
+    return url.with_user(None), auth
 
 
-class _Pool:
-    """Idle keep-alive connections to one (scheme, host, port)."""
-
-    def __init__(self, scheme: str, host: str, port: int) -> None:
-        self.scheme, self.host, self.port = scheme, host, port
-        self.idle: deque[_Connection] = deque()
-        self._ssl: ssl.SSLContext | None = None
-
-    async def connect(self, timeout: float, deadline: float) -> _Connection:
-        loop = asyncio.get_running_loop()
-        if self.scheme == "https" and self._ssl is None:
-            self._ssl = ssl.create_default_context()  # loading the system's CAs takes milliseconds: once per pool
-        context = self._ssl
-        async with asyncio.timeout_at(min(deadline, loop.time() + timeout)):
-            _, protocol = await loop.create_connection(_Connection, self.host, self.port, ssl=context,
-                                                       server_hostname=self.host if context else None)
-        return protocol
-
-    def take(self) -> _Connection | None:
-        while self.idle:
-            conn = self.idle.pop()
-            if not conn.closed:
-                return conn
-        return None
-
-    def give_back(self, conn: _Connection) -> None:
-        if conn.reusable:
-            self.idle.append(conn)
-        else:
-            conn.close()
-
-    def close(self) -> None:
-        while self.idle:
-            self.idle.pop().close()
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    """The system's CAs (or ``SSL_CERT_FILE``/``SSL_CERT_DIR``, which the arguments key): loading them takes
+    milliseconds, so once per environment rather than per backend."""
+    return ssl.create_default_context()
 
 
 class BackendClient:
@@ -248,123 +162,164 @@ class BackendClient:
     def __init__(self, settings: BackendSettings, on_request: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self._on_request = on_request
-        self._base = _Base(settings.url)
-        self._pools: dict[tuple[str, str, int], _Pool] = {}
-        self._limit: asyncio.Semaphore | None = None
-        # Header names as configured (names are case-insensitive, but some old servers only know the usual spelling).
-        extra = {k: v for k, v in settings.headers.items() if k.lower() not in ("host", "connection")}
-        given = {k.lower() for k in extra}
-        base = self._base
-        if base.username is not None and "authorization" not in given:
-            credentials = f"{unquote(base.username)}:{unquote(base.password or '')}"
-            extra["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
-        for name, value in (("User-Agent", USER_AGENT), ("Accept-Encoding", "gzip, deflate"), ("Accept", "*/*")):
-            if name.lower() not in given:
-                extra[name] = value
-        self._extra = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-        # A redirect to another origin gets no credentials: they were given for the configured backend only.
-        self._extra_elsewhere = "".join(f"{k}: {v}\r\n" for k, v in extra.items() if k.lower() != "authorization")
+        self._base = base = _Base(settings.url)
+        self._session: aiohttp.ClientSession | None = None
         self._origin = (base.scheme, base.host, base.port)
+        self._headers, self._headers_elsewhere = _headers(settings, base)
+        self._proxies: dict[tuple[str, str], Proxy] = {}
+        self._ssl: ssl.SSLContext | None = None
 
-    def _pool(self, scheme: str, host: str, port: int) -> _Pool:
-        key = (scheme, host, port)
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = _Pool(scheme, host, port)
-        return pool
+    def _open(self) -> aiohttp.ClientSession:
+        # Made on first use: a session belongs to the running loop, and the client is built before it runs.
+        connector = aiohttp.TCPConnector(limit=max(1, self.settings.max_connections), limit_per_host=0,
+                                         keepalive_timeout=IDLE_TIMEOUT)
+        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                              auto_decompress=False, trust_env=False,
+                                              timeout=aiohttp.ClientTimeout(total=None))
+        return self._session
 
     async def close(self) -> None:
         """Close the pooled connections."""
-        for pool in self._pools.values():
-            pool.close()
-        self._pools.clear()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def get(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
         """GET the backend with ``params``; network failures become 502, timeouts 504."""
-        url = _merge(self._base, params)
+        url = _merge(self._base, self._base.plain_prefix, params)
         if self._on_request is not None:
             self._on_request()
-        if self._limit is None:
-            self._limit = asyncio.Semaphore(max(1, self.settings.max_connections))
         deadline = asyncio.get_running_loop().time() + self.settings.timeout
         try:
-            if self._limit.locked():  # queueing for a connection counts towards the timeout
-                async with asyncio.timeout_at(deadline):
-                    await self._limit.acquire()
-            else:
-                await self._limit.acquire()
-            try:
-                return await self._follow(url, deadline)
-            finally:
-                self._limit.release()
+            return await self._follow(url, deadline)
         except TimeoutError:
             log.warning("backend timeout after %ss: %s", self.settings.timeout, url)
             raise BackendTimeout(f"The backend did not answer within {self.settings.timeout:g} s.") from None
-        except (OSError, _Dropped, ssl.SSLError) as exc:
-            log.warning("backend request failed: %s: %s", url, exc)
+        except aiohttp.ClientHttpProxyError as exc:
+            log.warning("proxy refused a backend request: %s: %s", url, exc)
+            raise BackendError("The proxy refused the backend request.", [f"HTTP {exc.status}"]) from None
+        except aiohttp.ClientResponseError as exc:  # the answer's status line or headers did not parse
+            log.warning("malformed backend answer: %s: %s", url, exc)
+            raise BackendError("The backend sent a malformed HTTP answer.", [exc.message]) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("backend request failed: %s: %r", url, exc)
             raise BackendError("The backend server could not be reached or broke the connection.",
                                [type(exc).__name__]) from None
 
     async def _follow(self, url: str, deadline: float) -> Response:
+        target = URL(url, encoded=True)  # already quoted by _merge: sent as it is
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body = await self._fetch(url, deadline)
-            location = headers.get("location")
+            status, headers, body = await self._fetch(target, deadline)
+            location = headers.get("Location")
             if status in REDIRECTS and location:
-                url = urljoin(url, location)
+                target = _redirect(target, location)
+                url = str(target)
                 continue
-            encoding = headers.get("content-encoding", "").strip().lower()
+            encoding = headers.get("Content-Encoding", "").strip().lower()
             if encoding in ("gzip", "x-gzip", "deflate") and body:
-                # A large compressed body (a capabilities document, say) is inflated off the event loop.
-                body = _decompress(body, encoding) if len(body) < INLINE_INFLATE else \
-                    await asyncio.to_thread(_decompress, body, encoding)
-            return Response(status, headers.get("content-type", ""), body, url)
+                body = await _decode(body, encoding)
+            return Response(status, headers.get("Content-Type", ""), body, url)
         raise BackendError("The backend redirected too many times.")
 
-    async def _fetch(self, url: str, deadline: float) -> tuple[int, dict[str, str], bytes]:
-        base = self._base
-        if url.startswith(base.prefix) and url[len(base.prefix):len(base.prefix) + 1] in ("", "?"):
-            # The configured backend itself (not a redirect): its address was split once.
-            pool = self._pool(base.scheme, base.host, base.port)
-            target, host = base.path + url[len(base.prefix):], base.host_header
-        else:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise BackendError(f"The backend redirected to an unusable URL: {url[:200]}")
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            pool = self._pool(parts.scheme, parts.hostname, port)
-            target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
-            host = parts.netloc.rpartition("@")[2]
-        extra = self._extra if (pool.scheme, pool.host, pool.port) == self._origin else self._extra_elsewhere
-        head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
-        reused = pool.take()
-        conn = reused or await pool.connect(self.settings.connect_timeout, deadline)
-        try:
-            try:
-                answer = await conn.request(head, deadline)
-            except _Dropped as exc:
-                if reused is None or exc.received:
-                    raise
-                # An idle keep-alive connection the backend had closed: one retry on a new connection.
-                conn = await pool.connect(self.settings.connect_timeout, deadline)
-                answer = await conn.request(head, deadline)
-        except BaseException:
-            conn.close()
-            raise
-        pool.give_back(conn)
-        return answer
+    async def _fetch(self, target: URL, deadline: float) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        scheme, host = target.scheme, target.host or ""
+        same = (scheme, host, target.port) == self._origin
+        proxy = self._proxies.get((scheme, host))
+        if proxy is None:
+            proxy = self._proxies[(scheme, host)] = _proxy_for(scheme, host)
+        tls: ssl.SSLContext | bool = True
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+            tls = self._ssl
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise TimeoutError
+        # One deadline for the whole request, redirects included: queueing for a connection, connecting, reading.
+        timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=self.settings.connect_timeout)
+        session = self._session or self._open()
+        async with session.get(target, headers=self._headers if same else self._headers_elsewhere,
+                               allow_redirects=False, timeout=timeout, proxy=proxy[0], proxy_auth=proxy[1],
+                               ssl=tls) as answer:
+            return answer.status, answer.headers, await _read(answer)
 
 
-def _decompress(body: bytes, encoding: str) -> bytes:
+def _redirect(current: URL, location: str) -> URL:
+    """Where a redirect leads: an http(s) URL, without any user info (credentials come from the configuration)."""
     try:
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send it
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        data = decompressor.decompress(body, MAX_BODY)
-        if decompressor.unconsumed_tail:
-            raise BackendError("The backend's answer is too large.")
-        return data
+        target = URL(urljoin(str(current), location))
+    except ValueError:
+        target = URL()
+    if target.scheme not in ("http", "https") or not target.host:
+        raise BackendError(f"The backend redirected to an unusable URL: {location[:200]}")
+    return target.with_user(None).with_fragment(None)
+
+
+def _too_large(limit: int, inflated: bool = False) -> BackendError:
+    where = " once decompressed" if inflated else ""
+    return BackendError(f"The backend's answer is too large{where}: over the limit of {limit:,} bytes.")
+
+
+async def _read(answer: aiohttp.ClientResponse) -> bytes:
+    """The body as sent, read chunk by chunk and refused (the connection dropped) past ``MAX_BODY``."""
+    limit = MAX_BODY
+    if answer.content_length is not None and answer.content_length > limit:
+        answer.close()
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            answer.close()
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _decode(body: bytes, encoding: str) -> bytes:
+    """Inflate a gzip or deflate body to at most ``MAX_BODY`` bytes: a little on the event loop, more in a thread."""
+    limit = MAX_BODY
+    if len(body) < INLINE_INFLATE:
+        data = _inflate(body, encoding, min(limit, INLINE_OUTPUT))
+        if data is not None:
+            return data
+        if limit <= INLINE_OUTPUT:
+            raise _too_large(limit, inflated=True)
+    # A large body (a capabilities document, say), or a small one that inflates to more than the loop should spend on.
+    data = await asyncio.to_thread(_inflate, body, encoding, limit)
+    if data is None:
+        raise _too_large(limit, inflated=True)
+    return data
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes | None:
+    """``body`` inflated, or None if that is more than ``limit`` bytes (never inflating more than one byte past it)."""
+    try:
+        if encoding != "deflate":
+            return _inflate_stream(body, 16 + zlib.MAX_WBITS, limit, members=True)
+        try:
+            return _inflate_stream(body, zlib.MAX_WBITS, limit, members=False)
+        except zlib.error:
+            return _inflate_stream(body, -zlib.MAX_WBITS, limit, members=False)  # raw deflate, as some servers send
     except zlib.error as exc:
         raise BackendError("The backend sent a body that does not decompress.", [str(exc)]) from None
+
+
+def _inflate_stream(body: bytes, wbits: int, limit: int, members: bool) -> bytes | None:
+    parts: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        part = inflater.decompress(data, limit - size + 1)  # max_length ≥ 1 (0 would mean unbounded)
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+        if not inflater.eof:  # all input consumed short of the output bound, and the stream goes on
+            raise zlib.error("incomplete or truncated stream")
+        # A gzip body may hold several members (RFC 1952), and zero padding after them; after a zlib or raw
+        # deflate stream trailing bytes are ignored, as zlib.decompress does.
+        data = inflater.unused_data.lstrip(b"\0") if members else b""
+    return parts[0] if len(parts) == 1 else b"".join(parts)
