@@ -50,7 +50,16 @@ INLINE_OUTPUT = 1024 * 1024  # … and at most this many inflated bytes there (a
 # traffic (a request every few seconds per backend) keeps reusing its connections; 15 s is aiohttp's own default.
 IDLE_TIMEOUT = 15.0
 
-Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How requests go to one origin: their headers (credentials only to the configured origin), proxy and TLS."""
+
+    headers: dict[str, str]
+    proxy: URL | None
+    proxy_headers: dict[str, str] | None  # the proxy's credentials, for the CONNECT of an https request
+    tls: ssl.SSLContext | bool
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _proxy_for(scheme: str, host: str) -> Proxy:
+def _proxy_for(scheme: str, host: str) -> tuple[URL | None, dict[str, str] | None]:
     """The proxy from the environment for an origin: ``HTTP_PROXY``/``HTTPS_PROXY`` unless ``NO_PROXY`` names the host.
 
     A loopback backend is never proxied (as Go's net/http does): a proxy elsewhere could not reach this machine's
@@ -145,8 +154,10 @@ def _proxy_for(scheme: str, host: str) -> Proxy:
     if not proxy:
         return None, None
     url = URL(proxy if "://" in proxy else f"http://{proxy}")
-    auth = aiohttp.BasicAuth(url.user or "", url.password or "") if url.user else None
-    return url.with_user(None), auth
+    if url.user is None:
+        return url, None
+    credentials = base64.b64encode(f"{url.user}:{url.password or ''}".encode()).decode()
+    return url.with_user(None), {"Proxy-Authorization": f"Basic {credentials}"}
 
 
 @functools.lru_cache(maxsize=4)
@@ -166,8 +177,24 @@ class BackendClient:
         self._session: aiohttp.ClientSession | None = None
         self._origin = (base.scheme, base.host, base.port)
         self._headers, self._headers_elsewhere = _headers(settings, base)
-        self._proxies: dict[tuple[str, str], Proxy] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._routes: dict[tuple[str, str, int | None], _Route] = {}
+
+    def _route(self, scheme: str, host: str, port: int | None) -> _Route:
+        """How to send a request to an origin, worked out on its first request (proxy variables are read then)."""
+        route = self._routes.get((scheme, host, port))
+        if route is not None:
+            return route
+        headers = self._headers if (scheme, host, port) == self._origin else self._headers_elsewhere
+        proxy, credentials = _proxy_for(scheme, host)
+        if credentials is not None and scheme == "http":  # a plain request goes to the proxy with them itself
+            headers, credentials = {**headers, **credentials}, None
+        tls: ssl.SSLContext | bool = True
+        if scheme == "https":
+            tls = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if len(self._routes) >= 64:  # redirects to ever new origins must not grow this without bound
+            self._routes.clear()
+        route = self._routes[(scheme, host, port)] = _Route(headers, proxy, credentials, tls)
+        return route
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: a session belongs to the running loop, and the client is built before it runs.
@@ -222,25 +249,15 @@ class BackendClient:
         raise BackendError("The backend redirected too many times.")
 
     async def _fetch(self, target: URL, deadline: float) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        scheme, host = target.scheme, target.host or ""
-        same = (scheme, host, target.port) == self._origin
-        proxy = self._proxies.get((scheme, host))
-        if proxy is None:
-            proxy = self._proxies[(scheme, host)] = _proxy_for(scheme, host)
-        tls: ssl.SSLContext | bool = True
-        if scheme == "https":
-            if self._ssl is None:
-                self._ssl = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-            tls = self._ssl
+        route = self._route(target.scheme, target.host or "", target.port)
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise TimeoutError
         # One deadline for the whole request, redirects included: queueing for a connection, connecting, reading.
         timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=self.settings.connect_timeout)
         session = self._session or self._open()
-        async with session.get(target, headers=self._headers if same else self._headers_elsewhere,
-                               allow_redirects=False, timeout=timeout, proxy=proxy[0], proxy_auth=proxy[1],
-                               ssl=tls) as answer:
+        async with session.get(target, headers=route.headers, allow_redirects=False, timeout=timeout,
+                               proxy=route.proxy, proxy_headers=route.proxy_headers, ssl=route.tls) as answer:
             return answer.status, answer.headers, await _read(answer)
 
 
