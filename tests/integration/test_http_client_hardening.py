@@ -318,14 +318,16 @@ async def test_chunked_and_compressed_answers_keep_the_connection(server: Callab
     assert len(peers) == 1, "chunked answers leave the connection reusable"
 
 
-async def test_tls_checks_the_certificate_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A trusted certificate for 127.0.0.1 is refused when the backend is addressed by another name."""
+@pytest.fixture
+async def tls_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    """An https backend on 127.0.0.1 answering "secure", its certificate (for 127.0.0.1 and backend.invalid) trusted
+    through SSL_CERT_FILE; the fixture's value is its port."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is needed to make the test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)  # fmt: skip
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:backend.invalid", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)  # fmt: skip
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -339,10 +341,43 @@ async def test_tls_checks_the_certificate_name(tmp_path: Path, monkeypatch: pyte
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        assert await _get(client(f"https://127.0.0.1:{port}/ows")) == b"secure"
-        with pytest.raises(BackendError, match="could not be reached"):
-            await _get(client(f"https://localhost:{port}/ows"))
-    finally:
-        await runner.cleanup()
+    yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await runner.cleanup()
+
+
+async def test_tls_checks_the_certificate_name(tls_backend: int) -> None:
+    """A trusted certificate is refused when the backend is addressed by a name it does not carry."""
+    assert await _get(client(f"https://127.0.0.1:{tls_backend}/ows")) == b"secure"
+    with pytest.raises(BackendError, match="could not be reached"):
+        await _get(client(f"https://localhost:{tls_backend}/ows"))
+
+
+async def test_https_goes_through_the_proxy_in_a_tunnel(
+        no_proxies: pytest.MonkeyPatch, raw_server: Callable[[RawHandler], Awaitable[str]], tls_backend: int) -> None:
+    """HTTPS_PROXY: a CONNECT tunnel (with the proxy's credentials) and TLS to the backend, verified inside it."""
+    connects: list[list[str]] = []
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except ConnectionError:
+            pass
+        finally:
+            sink.close()
+
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        connects.append(head)
+        port = int(head[0].split(" ")[1].rpartition(":")[2])
+        upstream = await asyncio.open_connection("127.0.0.1", port)  # every name leads to this machine
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
+
+    proxy_url = await raw_server(tunnel)
+    no_proxies.setenv("HTTPS_PROXY", proxy_url.replace("http://", "http://pu:pp@"))
+    assert await _get(client(f"https://backend.invalid:{tls_backend}/ows", headers={"X-Key": "k"})) == b"secure"
+    assert connects[0][0] == f"CONNECT backend.invalid:{tls_backend} HTTP/1.1"
+    assert "Proxy-Authorization: Basic " + base64.b64encode(b"pu:pp").decode() in connects[0]
+    assert not any(line.startswith("X-Key") for line in connects[0]), "the backend's headers stay inside the tunnel"
