@@ -73,19 +73,19 @@ class Response:
 
 
 class _Base:
-    """A backend URL split once: where to connect, the path, and the query pairs it carries itself (``map=…``)."""
+    """A backend URL split once: its origin, user info, address and the query pairs it carries itself (``map=…``)."""
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url}")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.username, self.password = parts.username, parts.password
         self.prefix = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
-        # What is sent: the user info goes as an Authorization header, never in the URL (nor in Response.url).
-        self.plain_prefix = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path or '/'}"
+        # What is sent: the user info goes as an Authorization header, never in the URL (nor in Response.url); yarl
+        # writes the rest as it goes on the wire once (a non-ASCII host in IDNA, the path quoted), and keys the origin.
+        plain = URL(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path or '/'}")
+        self.plain_prefix = str(plain)
+        self.origin = (plain.scheme, plain.host or "", plain.port)
         self.existing = parse_qsl(parts.query, keep_blank_values=True)
         self.existing_names = {k.upper() for k, _ in self.existing}
         self.own_query = urlencode(self.existing, quote_via=quote)
@@ -175,7 +175,7 @@ class BackendClient:
         self._on_request = on_request
         self._base = base = _Base(settings.url)
         self._session: aiohttp.ClientSession | None = None
-        self._origin = (base.scheme, base.host, base.port)
+        self._origin = base.origin
         self._headers, self._headers_elsewhere = _headers(settings, base)
         self._routes: dict[tuple[str, str, int | None], _Route] = {}
 

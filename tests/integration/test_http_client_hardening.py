@@ -232,11 +232,8 @@ async def test_redirects_only_to_http_urls(server: Callable[[Handler], Awaitable
 
 # --- proxies
 
-async def test_proxies_come_from_the_environment(
-        no_proxies: pytest.MonkeyPatch, raw_server: Callable[[RawHandler], Awaitable[str]],
-        server: Callable[[Handler], Awaitable[str]]) -> None:
-    """HTTP_PROXY is used (with its credentials) for a backend out there; NO_PROXY and loopback backends bypass it."""
-    requests: list[list[str]] = []
+def _recording_proxy(requests: list[list[str]]) -> RawHandler:
+    """A forward proxy that answers every request itself ("via proxy") and records its head, line by line."""
 
     async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async for head in _heads(reader):
@@ -244,6 +241,16 @@ async def test_proxies_come_from_the_environment(
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nvia proxy")
             await writer.drain()
         writer.close()
+
+    return proxy
+
+
+async def test_proxies_come_from_the_environment(
+        no_proxies: pytest.MonkeyPatch, raw_server: Callable[[RawHandler], Awaitable[str]],
+        server: Callable[[Handler], Awaitable[str]]) -> None:
+    """HTTP_PROXY is used (with its credentials) for a backend out there; NO_PROXY and loopback backends bypass it."""
+    requests: list[list[str]] = []
+    proxy = _recording_proxy(requests)
 
     async def direct(request: web.Request) -> web.Response:
         return web.Response(text="direct")
@@ -262,6 +269,17 @@ async def test_proxies_come_from_the_environment(
     with pytest.raises((BackendError, BackendTimeout)):  # connected to directly: the name does not resolve
         await _get(client(faraway, timeout=5))
     assert len(requests) == 1, "NO_PROXY bypasses the proxy"
+
+
+async def test_a_backend_name_and_path_are_sent_encoded(
+        no_proxies: pytest.MonkeyPatch, raw_server: Callable[[RawHandler], Awaitable[str]]) -> None:
+    """A non-ASCII host goes in IDNA and a path is quoted (seen in the absolute URL a proxy is sent)."""
+    requests: list[list[str]] = []
+    no_proxies.setenv("HTTP_PROXY", await raw_server(_recording_proxy(requests)))
+    assert await _get(client("http://user:pw@Bücher.invalid/a b/ows?map=m"), {"A": "1"}) == b"via proxy"
+    assert requests[0][0] == "GET http://xn--bcher-kva.invalid/a%20b/ows?map=m&A=1 HTTP/1.1"
+    assert "Host: xn--bcher-kva.invalid" in requests[0]
+    assert "Authorization: Basic dXNlcjpwdw==" in requests[0]
 
 
 # --- connections
