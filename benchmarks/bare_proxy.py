@@ -54,8 +54,15 @@ def main() -> None:
             return web.Response(text="ok")
         return await forward(request)
 
+    async def close(app: web.Application) -> None:  # the pooled connections, without "unclosed" warnings at exit
+        for session in sessions:
+            await session.close()
+        for client in clients.values():
+            await client.close()
+
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
+    app.on_cleanup.append(close)
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=uvloop.new_event_loop())
 
 
