@@ -54,7 +54,10 @@ def _shift(value: datetime | None, option: LayerTime) -> datetime | None:
     if value is None:
         return None
     # A layer offset by +1 year shows data from one year *before* the requested time on top of it.
-    return Duration(-option.offset_months, -option.offset_ms / 1000).add_to(value)
+    try:
+        return Duration(-option.offset_months, -option.offset_ms / 1000).add_to(value)
+    except (ValueError, OverflowError):  # before year 1 or after 9999
+        raise InvalidParameter("layerTimeOptions", "the time offset moves the time out of range") from None
 
 
 def close_range(time: TimeRange, layers: Sequence[MapLayer]) -> TimeRange:
