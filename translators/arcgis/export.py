@@ -106,6 +106,9 @@ def plan_export(params: Params, ctx: ServiceContext) -> ExportPlan:
     """Turn export parameters into a plan; raises :class:`InvalidParameter` for anything malformed or refused."""
     _refuse_unsupported(params)
     view = parse_view(params, ctx.sr, ctx.max_width, ctx.max_height)
+    low, high = ctx.flavor.dpi_range
+    if not low <= view.dpi <= high:  # refused, not clamped: the dpi sizes symbols and decides scale visibility
+        raise UnsupportedParameter("dpi", f"must be between {low:g} and {high:g} for this service")
     fmt = parse_format(params)
     transparent = parse_bool(params.get("transparent") or "false", "transparent")
     selection = select_layers(params, ctx.tree)

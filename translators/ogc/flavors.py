@@ -29,6 +29,7 @@ class Flavor:
     capabilities_top_first: bool  # does document order list the topmost layer first?
     fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
     supports_raster_time: bool  # can rasters be asked for by TIME?
+    dpi_range: tuple[float, float] = (1.0, 2400.0)  # the resolutions it draws (MapServer answers others with HTML)
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -48,6 +49,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
                                         variant=MapServerOgc),
         dpi_parameter="MAP_RESOLUTION",
         dpi_format="{:g}",
+        dpi_range=(10.0, 1000.0),  # MapServer 8 refuses MAP_RESOLUTION outside it with an HTML error page
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=True,
