@@ -11,7 +11,7 @@ from proxy.cache import Cache, Entry, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import BackendError
-from translators.ogc.getmap import MapQuery, getmap_params
+from translators.ogc.getmap import MapQuery, check_url_length, getmap_params
 from translators.ogc.wms import WmsCapabilities, parse_capabilities
 from translators.ogc.xml import exception_messages
 
@@ -65,6 +65,7 @@ class WmsBackend(OgcBackend):
         """One GetMap through the cache: the entry (keyed by the normalised GetMap), its status and its key."""
         caps = await self.capabilities()
         params = getmap_params(query, caps.version, self.flavor)
+        check_url_length(self.settings.url, params)  # refused here as a 400 rather than by the backend as a 414
 
         async def produce() -> tuple[bytes, str]:
             return check_image(await self.client.get(params), query.mime), query.mime
