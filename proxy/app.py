@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 from multidict import MultiDictProxy
 
 from proxy import heap, routes
@@ -75,7 +76,7 @@ async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytea
         raise InvalidParameter("body", "the form names an unknown charset") from None
     except UnicodeDecodeError:
         raise InvalidParameter("body", "the form is not valid text in its charset") from None
-    except ValueError:  # multipart without boundary, a part without a name, truncated or nested multipart
+    except (ValueError, HttpProcessingError):  # no boundary; a part without a name, with bad headers; truncated; nested
         raise InvalidParameter("body", "the form body is malformed") from None
 
 

@@ -49,6 +49,7 @@ def part(name: str | None, value: bytes, headers: str = "") -> bytes:
          + b"--XX--\r\n"),
         ("multipart/form-data; boundary=XX", part("f", b"\xff\xfe", "Content-Type: text/plain; charset=utf-8\r\n")
          + b"--XX--\r\n"),
+        ("multipart/form-data; boundary=XX", part("\x08", b"0.0") + b"--XX--\r\n"),  # found by test_fuzz
     ],
 )
 def test_malformed_bodies_are_400(gateway: Gateway, content_type: str, body: bytes) -> None:
