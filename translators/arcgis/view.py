@@ -69,6 +69,8 @@ MIN_RELATIVE_SPAN = 1e-9
 distinct in the 12 significant digits a GetMap carries, and the backend refuses a zero-sized box."""
 MIN_SPAN = 1e-12
 """The smallest width (or height) of an extent at all: QGIS Server refuses boxes below about 1e-15 as invalid."""
+MAX_DEGREES = 1e4
+"""The largest coordinate of a geographic extent: MapServer fails to project far larger ones onto its layers."""
 MAX_COORDINATE = 1e8
 """The largest coordinate of an extent, in its SR's units: 1e8 metres is two and a half times round the Earth (and
 degrees or feet go further still), while QGIS Server answers HTTP 500 to boxes beyond about ±2e8."""
@@ -153,7 +155,20 @@ def parse_view(params: Params, service_sr: SpatialRef, max_width: int, max_heigh
     else:
         extent = adjust_aspect(bbox, width, height)
     rotation = math.remainder(parse_float(params.get("rotation") or "0", "rotation"), 360.0)
-    return View(extent, image_sr, width, height, dpi, rotation)
+    return View(checked_world(extent, image_sr, "mapScale" if scale_text else "bbox"), image_sr, width, height, dpi,
+                rotation)
+
+
+def checked_world(extent: BBox, sr: SpatialRef, parameter: str) -> BBox:
+    """A geographic ``extent`` when it overlaps the world (longitudes within ±540 allow for maps panned across the
+    antimeridian) and stays within :data:`MAX_DEGREES`: MapServer answers "All points failed to reproject" for
+    boxes wholly beyond, where there is nothing to draw."""
+    if not sr.is_geographic:
+        return extent
+    x0, y0, x1, y1 = extent
+    if max(abs(v) for v in extent) > MAX_DEGREES or x0 >= 540 or x1 <= -540 or y0 >= 90 or y1 <= -90:
+        raise InvalidParameter(parameter, "the extent lies outside the world (longitude ±540, latitude ±90)")
+    return extent
 
 
 def fit_to_limits(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
