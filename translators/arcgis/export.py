@@ -144,7 +144,8 @@ def _fetch_grid(view: View, fmt: ImageFormat, selection: LayerSelection, ctx: Se
     vendor_rotation = local_rotation = 0.0
     render_extent, render_w, render_h = view.extent, view.width, view.height
     if view.rotation:
-        if ctx.flavor.rotation_parameter and not warp:
+        # MapServer fails to rotate an image one pixel wide or high ("OGR GetNextFeature() error'd"): drawn locally.
+        if ctx.flavor.rotation_parameter and not warp and min(view.width, view.height) > 1:
             vendor_rotation = view.rotation
         elif not fmt.raster:
             raise UnsupportedParameter("rotation", f"'{fmt.name}' cannot be rotated locally")
