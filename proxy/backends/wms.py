@@ -10,7 +10,7 @@ from proxy.backends.refresh import Refreshing
 from proxy.cache import Cache, Entry, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
-from translators.errors import BackendError
+from translators.errors import BackendError, InvalidParameter
 from translators.ogc.getmap import MapQuery, check_url_length, getmap_params
 from translators.ogc.wms import WmsCapabilities, parse_capabilities
 from translators.ogc.xml import exception_messages
@@ -68,6 +68,15 @@ class WmsBackend(OgcBackend):
         check_url_length(self.settings.url, params)  # refused here as a 400 rather than by the backend as a 414
 
         async def produce() -> tuple[bytes, str]:
-            return check_image(await self.client.get(params), query.mime), query.mime
+            response = await self.client.get(params)
+            try:
+                return check_image(response, query.mime), query.mime
+            except BackendError as exc:
+                refusal = self.flavor.filter_refusal
+                if query.filters and refusal and any(refusal in message for message in exc.details):
+                    # The backend names the caller's mistake (a field the layer does not have): a 400, not a 502.
+                    raise InvalidParameter("layerDefs", "the backend cannot apply the definition expression",
+                                           exc.details) from None
+                raise
 
         return await self.cached("map", params, produce)

@@ -30,6 +30,7 @@ class Flavor:
     fix_group_extents: bool  # are a group's advertised extents wrong, to be rebuilt from its children?
     supports_raster_time: bool  # can rasters be asked for by TIME?
     dpi_range: tuple[float, float] = (1.0, 2400.0)  # the resolutions it draws (MapServer answers others with HTML)
+    filter_refusal: str | None = None  # in its exception when it cannot apply a GetMap filter (e.g. unknown field)
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -50,6 +51,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         dpi_parameter="MAP_RESOLUTION",
         dpi_format="{:g}",
         dpi_range=(10.0, 1000.0),  # MapServer 8 refuses MAP_RESOLUTION outside it with an HTML error page
+        filter_refusal="msWMSApplyFilter()",
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=True,
