@@ -184,3 +184,40 @@ def test_oversized_requests_are_arcgis_json(gateway: Gateway, request_bytes: byt
     assert headers["content-type"].startswith("application/json")
     assert json.loads(body)["error"]["code"] == status
     assert_still_serving(gateway)
+
+
+# Found by test_fuzz.py: answers MapServer refused (502) for requests the gateway should answer itself.
+
+@pytest.mark.parametrize("bbox", ["-2e6,3e6,4e6,8e6", "900,0,1000,50", "-100,1000,-50,2000"])
+def test_geographic_extents_outside_the_world_are_400(gateway: Gateway, bbox: str) -> None:
+    reply = fetch(gateway.services_url("ms/Time") + "/export", {"bbox": bbox, "f": "image"})
+    assert_error(reply, 400, "bbox", "outside the world")
+
+
+def test_an_absurd_geographic_extent_is_400(gateway: Gateway) -> None:
+    # 2000 by 1 pixels of the world grow it to ±180,000° of longitude, which MapServer cannot rotate
+    reply = fetch(gateway.services_url("ms/World") + "/export",
+                  {"bbox": "-180,-90,180,90", "size": "2000,1", "rotation": "-90", "f": "image"})
+    assert_error(reply, 400, "bbox")
+
+
+@pytest.mark.parametrize("size", ["1,1", "1,100", "100,1"])
+def test_images_one_pixel_thin_are_rotated_locally(gateway: Gateway, size: str) -> None:
+    reply = fetch(gateway.services_url("ms/World") + "/export",
+                  {"bbox": "-20,30,40,70", "size": size, "rotation": "30", "f": "image", "format": "png"})
+    assert reply.status == 200 and reply.content_type == "image/png", reply.body[:300]
+
+
+@pytest.mark.parametrize("params", [{"time": "1546300800000"},  # 2019: before every layer's extent
+                                    {"time": "1577836800000,1601510400000", "layerTimeOptions":
+                                     '{"0": {"timeOffset": 1, "timeOffsetUnits": "esriTimeUnitsYears"}}'}])
+def test_a_time_outside_a_layers_extent_leaves_the_layer_out(gateway: Gateway, params: dict[str, str]) -> None:
+    reply = fetch(gateway.services_url("ms/Time") + "/export", {**BOX, "f": "image", "format": "png32", **params})
+    assert reply.status == 200 and reply.content_type == "image/png", reply.body[:300]
+
+
+def test_a_filter_on_a_field_the_layer_lacks_is_400(gateway: Gateway) -> None:
+    reply = fetch(gateway.services_url("ms/World") + "/export",
+                  {**BOX, "f": "image", "layerDefs": '{"0": "nosuchfield > 5000"}'})
+    error = assert_error(reply, 400, "layerDefs")
+    assert any("nosuchfield" in detail for detail in error["details"])
