@@ -50,9 +50,10 @@ CORS_HEADERS = {
 MAX_FORM_BYTES = 8 * 1024 * 1024
 MAX_URL_BYTES = 32 * 1024
 MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADERS = 128
 # aiohttp refuses longer request lines and header fields itself, in its protocol layer, with a text/plain 400 that no
 # middleware sees: its limits are raised far above the gateway's own, which the middleware enforces as ArcGIS JSON.
-PARSER_LIMITS = {"max_line_size": MAX_FORM_BYTES, "max_field_size": 1024 * 1024}
+PARSER_LIMITS = {"max_line_size": MAX_FORM_BYTES, "max_field_size": 1024 * 1024, "max_headers": 8 * MAX_HEADERS}
 AUTO_ETAG_MAX_BYTES = 1024 * 1024
 
 
@@ -78,6 +79,8 @@ async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytea
         raise InvalidParameter("body", "the form is not valid text in its charset") from None
     except (ValueError, HttpProcessingError):  # no boundary; a part without a name, with bad headers; truncated; nested
         raise InvalidParameter("body", "the form body is malformed") from None
+    except web.RequestPayloadError:  # e.g. a Content-Encoding: gzip body that is not gzip
+        raise InvalidParameter("body", "the body cannot be decoded") from None
 
 
 @web.middleware
@@ -137,6 +140,8 @@ def _oversized(request: web.Request) -> ArcGISError | None:
         return UriTooLong(f"The request URL is longer than {MAX_URL_BYTES} bytes; send the parameters by POST.")
     if any(len(name) + len(value) > MAX_HEADER_BYTES for name, value in request.raw_headers):
         return HeadersTooLarge(f"A request header is longer than {MAX_HEADER_BYTES} bytes.")
+    if len(request.raw_headers) > MAX_HEADERS:
+        return HeadersTooLarge(f"The request has more than {MAX_HEADERS} headers.")
     return None
 
 

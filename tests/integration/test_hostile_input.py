@@ -176,9 +176,13 @@ def raw_http(gateway: Gateway, request: bytes) -> tuple[int, dict[str, str], byt
          414),
         (b"GET /arcgis/rest/info?f=json HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 50_000 +
          b"\r\nConnection: close\r\n\r\n", 431),
+        (b"GET /arcgis/rest/info?f=json HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-H%d: 1\r\n" % i for i in range(200))
+         + b"Connection: close\r\n\r\n", 431),
+        (b"POST /arcgis/rest/info?f=json HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+         b"Content-Encoding: gzip\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789", 400),
     ],
 )
-def test_oversized_requests_are_arcgis_json(gateway: Gateway, request_bytes: bytes, status: int) -> None:
+def test_oversized_or_undecodable_requests_are_arcgis_json(gateway: Gateway, request_bytes: bytes, status: int) -> None:
     got, headers, body = raw_http(gateway, request_bytes)
     assert got == status, body[:300]
     assert headers["content-type"].startswith("application/json")
