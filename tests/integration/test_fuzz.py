@@ -105,10 +105,10 @@ DOWNLOAD = {
 }
 OPERATIONS = [
     *(Operation(f"services/{name}/MapServer{tail}", {**COMMON, **extra})
-      for name in ("ms/World", "ms/Time", "qgis/World")
+      for name in ("ms/World", "ms/Time", "qgis/World", "qgis/Time", "ms/World111")
       for tail, extra in (("", {}), ("/layers", {}), ("/0", {}), ("/1", {}), ("/export", MAP_EXPORT))),
     *(Operation(f"services/{name}/ImageServer{tail}", {**COMMON, **extra})
-      for name in ("img/Elevation", "img/Bands", "img/ElevationQ")
+      for name in ("img/Elevation", "img/Bands", "img/ElevationQ", "img/TimeWCS", "img/TimeSeriesQ")
       for tail, extra in (("", {}), ("/exportImage", IMAGE_EXPORT), ("/identify", IDENTIFY), ("/download", DOWNLOAD),
                           ("/keyProperties", {}), ("/statistics", {}))),
     Operation("services", COMMON), Operation("services/ms", COMMON), Operation("info", COMMON),
@@ -146,6 +146,8 @@ IDENTIFY["renderingRule"] = IMAGE_EXPORT["renderingRule"]
 HOSTILE = st.one_of(
     _number_text,
     st.lists(_number_text, min_size=1, max_size=5).map(",".join),
+    st.lists(st.floats(-400, 400), min_size=1, max_size=5).map(lambda v: ",".join(map(str, v))),  # near-plausible
+    st.lists(st.integers(-5, 5000), min_size=1, max_size=4).map(lambda v: ",".join(map(str, v))),
     _text,
     _one("", " ", ",", "[]", "{}", "null", "true", "\x00", "%00", "../../etc/passwd", "<x>&amp;</x>", "'; DROP"),
     st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
