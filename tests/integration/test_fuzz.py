@@ -7,7 +7,7 @@ be a 500 or a 502, every other failure is ArcGIS error JSON whose code is the HT
 traceback or a source path, and a known-good export is pixel-identical after the run.
 
 Seeded (``derandomize``): every CI run sends the same cases, so a failure reproduces.  ``FUZZ_EXAMPLES`` sets how
-many (default 3000, about 30 s on two cores).
+many (default 4000, about 25 s on two cores).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.pixels import rgba
 
 pytestmark = pytest.mark.backend
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4000"))
 KNOWN_GOOD = {"bbox": "-20,30,40,70", "size": "200,100", "f": "image", "format": "png32"}
 LEAKS = ("Traceback", 'File "', ".py\"", "/work/", "site-packages")
 
