@@ -10,6 +10,8 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
+from multidict import MultiDictProxy
 
 from proxy import heap, routes
 from proxy.cache import Cache, etag_of, stale_sources
@@ -19,7 +21,15 @@ from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_response
 from proxy.services import Registry
 from proxy.settings import Settings
-from translators.errors import ArcGISError, Forbidden, InvalidParameter, MethodNotAllowed, NotFound
+from translators.errors import (
+    ArcGISError,
+    Forbidden,
+    HeadersTooLarge,
+    InvalidParameter,
+    MethodNotAllowed,
+    NotFound,
+    UriTooLong,
+)
 from translators.params import Params
 
 log = logging.getLogger("arcbridge")
@@ -38,6 +48,12 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
 }
 MAX_FORM_BYTES = 8 * 1024 * 1024
+MAX_URL_BYTES = 32 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADERS = 128
+# aiohttp refuses longer request lines and header fields itself, in its protocol layer, with a text/plain 400 that no
+# middleware sees: its limits are raised far above the gateway's own, which the middleware enforces as ArcGIS JSON.
+PARSER_LIMITS = {"max_line_size": MAX_FORM_BYTES, "max_field_size": 1024 * 1024, "max_headers": 8 * MAX_HEADERS}
 AUTO_ETAG_MAX_BYTES = 1024 * 1024
 
 
@@ -46,19 +62,35 @@ async def read_params(request: web.Request) -> Params:
     items: list[tuple[str, str]] = list(request.query.items())
     if request.method == "POST" and request.can_read_body:
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
-            form = await request.post()
+            form = await _read_form(request)
             items.extend((k, v) for k, v in form.items() if isinstance(v, str))
         else:
             raise InvalidParameter("body", f"unsupported content type '{request.content_type}'")
     return Params(items)
 
 
+async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The POST form; a body aiohttp cannot decode is the caller's mistake (400), not an unexpected failure."""
+    try:
+        return await request.post()
+    except LookupError:  # a charset Python does not know, of the form or of one part
+        raise InvalidParameter("body", "the form names an unknown charset") from None
+    except UnicodeDecodeError:
+        raise InvalidParameter("body", "the form is not valid text in its charset") from None
+    except (ValueError, HttpProcessingError):  # no boundary; a part without a name, with bad headers; truncated; nested
+        raise InvalidParameter("body", "the form body is malformed") from None
+    except web.RequestPayloadError:  # e.g. a Content-Encoding: gzip body that is not gzip
+        raise InvalidParameter("body", "the body cannot be decoded") from None
+
+
 @web.middleware
 async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
-    if request.method == "OPTIONS":
-        response: web.StreamResponse = web.Response(status=204)
+    if (refused := _oversized(request)) is not None:
+        response: web.StreamResponse = error_response(refused, None)
+    elif request.method == "OPTIONS":
+        response = web.Response(status=204)
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
             response.headers["Access-Control-Allow-Headers"] = requested
@@ -100,6 +132,17 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def _oversized(request: web.Request) -> ArcGISError | None:
+    """The refusal of a URL or header longer than the gateway reads (None: within its limits)."""
+    if len(request.raw_path) > MAX_URL_BYTES:
+        return UriTooLong(f"The request URL is longer than {MAX_URL_BYTES} bytes; send the parameters by POST.")
+    if any(len(name) + len(value) > MAX_HEADER_BYTES for name, value in request.raw_headers):
+        return HeadersTooLarge(f"A request header is longer than {MAX_HEADER_BYTES} bytes.")
+    if len(request.raw_headers) > MAX_HEADERS:
+        return HeadersTooLarge(f"The request has more than {MAX_HEADERS} headers.")
+    return None
 
 
 def _http_error(exc: web.HTTPException) -> ArcGISError:
@@ -276,7 +319,7 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
-    app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES)
+    app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES, handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
     app[CACHE] = Cache(settings.cache)
     app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)

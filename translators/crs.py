@@ -22,6 +22,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from translators.errors import InvalidParameter, UnsupportedParameter
+from translators.params import parse_json
 
 __all__ = [
     "WEB_MERCATOR_WKIDS",
@@ -172,6 +173,10 @@ def resolve_sr(value: object, parameter: str) -> SpatialRef:
     """
     if isinstance(value, SpatialRef):
         return value
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        value = parse_json(value, parameter)  # the bounds every JSON parameter gets (depth, finite numbers)
+        if not isinstance(value, dict):
+            raise InvalidParameter(parameter, "spatial reference JSON must be an object")
     try:
         if isinstance(value, dict):
             return _from_json(value)

@@ -10,6 +10,8 @@ exactly one place (``proxy.app.arcgis_middleware``, through ``proxy.respond.erro
     ├── Forbidden                    403  a protected resource without the right token
     ├── NotFound                     404  unknown service, layer, folder or output file
     ├── MethodNotAllowed             405  an HTTP method the resource does not answer
+    ├── UriTooLong                   414  a request URL longer than the gateway reads
+    ├── HeadersTooLarge              431  a request header longer than the gateway reads
     ├── BackendError                 502  the OGC backend failed, answered an exception or a body of the wrong kind
     │   └── BackendRefusal           502  the backend answered an OGC exception report: it refused this request
     └── BackendTimeout               504  the OGC backend did not answer in time
@@ -70,6 +72,14 @@ class Forbidden(ArcGISError, status=403, message="Invalid token."):
 
 class MethodNotAllowed(ArcGISError, status=405, message="Method Not Allowed"):
     """An HTTP method that the resource does not answer (e.g. POST to the statistics endpoint)."""
+
+
+class UriTooLong(ArcGISError, status=414, message="Request-URI Too Long"):
+    """A request URL beyond the gateway's limit (long requests belong in a POST body, as ArcGIS clients send them)."""
+
+
+class HeadersTooLarge(ArcGISError, status=431, message="Request Header Fields Too Large"):
+    """A request header beyond the gateway's limit."""
 
 
 class BackendError(ArcGISError, status=502, message="The backend server returned an error."):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -77,12 +78,68 @@ def parse_bool(text: str, parameter: str) -> bool:
     raise InvalidParameter(parameter, f"'{text}' is not true or false")
 
 
+MAX_JSON_DEPTH = 64
+"""How deeply a JSON parameter may nest: far beyond any ArcGIS document (a raster function chain nests two levels
+a step), far below what the recursive parsers here and in :mod:`json` can take."""
+MAX_JSON_INT = 2**63
+"""Integers in JSON parameters stay within 64 bits, so they convert to floats and numpy integers without error."""
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf, which later int() or arithmetic cannot take
+        raise _JsonNumberError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or abs(value := int(text)) >= MAX_JSON_INT:
+        raise _JsonNumberError(f"the integer {text[:40]} is out of range")
+    return value
+
+
+def _json_constant(text: str) -> float:
+    raise _JsonNumberError(f"{text} is not a JSON number")  # Python's json accepts NaN and Infinity; JSON does not
+
+
+class _JsonNumberError(ValueError):
+    """A number in a JSON parameter that is not a finite value of a usable size."""
+
+
 def parse_json(text: str, parameter: str) -> Any:
-    """Parse a JSON value; malformed JSON names the parameter and the position of the fault."""
+    """Parse a JSON value; malformed JSON names the parameter and the position of the fault.
+
+    Every JSON parameter comes through here, so here are the bounds that keep hostile documents a 400: numbers are
+    finite (no NaN, Infinity or overflowing 1e400) and integers fit 64 bits, and nesting is at most
+    :data:`MAX_JSON_DEPTH` deep (checked before parsing, so neither :mod:`json` nor a consumer recurses too far).
+    """
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidParameter(parameter, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise InvalidParameter(parameter, f"malformed JSON ({exc.msg} at character {exc.pos})") from None
+    except _JsonNumberError as exc:
+        raise InvalidParameter(parameter, str(exc)) from None
+
+
+_JSON_SKIP = re.compile(r'"(?:[^"\\]|\\.)*"?|[^"\[\]{}]+')
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of brackets in ``text`` outside JSON strings (an upper bound for malformed text)."""
+    depth = deepest = 0
+    for char in _JSON_SKIP.sub("", text):
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    break  # deep enough to refuse: the rest need not be scanned
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_numbers(text: str, parameter: str, count: int) -> list[float]:

@@ -108,6 +108,9 @@ def plan_export(params: Params, ctx: ServiceContext, fields: LayerFields | None 
     including a clause reading a field its layer does not have (where ``fields`` knows the layer's)."""
     _refuse_unsupported(params)
     view = parse_view(params, ctx.sr, ctx.max_width, ctx.max_height)
+    low, high = ctx.flavor.dpi_range
+    if not low <= view.dpi <= high:  # refused, not clamped: the dpi sizes symbols and decides scale visibility
+        raise UnsupportedParameter("dpi", f"must be between {low:g} and {high:g} for this service")
     fmt = parse_format(params)
     transparent = parse_bool(params.get("transparent") or "false", "transparent")
     selection = select_layers(params, ctx.tree, fields)
@@ -143,7 +146,8 @@ def _fetch_grid(view: View, fmt: ImageFormat, selection: LayerSelection, ctx: Se
     vendor_rotation = local_rotation = 0.0
     render_extent, render_w, render_h = view.extent, view.width, view.height
     if view.rotation:
-        if ctx.flavor.rotation_parameter and not warp:
+        # MapServer fails to rotate an image one pixel wide or high ("OGR GetNextFeature() error'd"): drawn locally.
+        if ctx.flavor.rotation_parameter and not warp and min(view.width, view.height) > 1:
             vendor_rotation = view.rotation
         elif not fmt.raster:
             raise UnsupportedParameter("rotation", f"'{fmt.name}' cannot be rotated locally")

@@ -434,6 +434,8 @@ def plan_download(params: Params, ctx: ImageContext) -> DownloadPlan:
             except (TypeError, ValueError, IndexError):
                 raise InvalidParameter("geometry", "rings must be lists of [x, y] points") from None
             polygon = tuple(converted)
+            if any(len(ring) < 3 for ring in polygon):  # an empty ring has no extent to clip to
+                raise InvalidParameter("geometry", "each ring needs at least three points")
             xs = [p[0] for ring in polygon for p in ring]
             ys = [p[1] for ring in polygon for p in ring]
             clip_bbox = (min(xs), min(ys), max(xs), max(ys))

@@ -24,6 +24,8 @@ _UNIT_MS = {
     "esriTimeUnitsMilliseconds": 1, "esriTimeUnitsSeconds": 1000, "esriTimeUnitsMinutes": 60_000,
     "esriTimeUnitsHours": 3_600_000, "esriTimeUnitsDays": 86_400_000, "esriTimeUnitsWeeks": 7 * 86_400_000,
 }
+_MAX_OFFSET_MONTHS = 10_000 * 12
+_MAX_OFFSET_MS = 10_000 * 366 * 86_400_000.0
 _UNIT_MONTHS = {"esriTimeUnitsMonths": 1, "esriTimeUnitsYears": 12, "esriTimeUnitsDecades": 120,
                 "esriTimeUnitsCenturies": 1200}
 
@@ -169,6 +171,9 @@ def _time_options(options: Mapping[str, Any], parameter: str) -> LayerTime:
         months = int(offset) * _UNIT_MONTHS[units]
     else:
         ms = float(offset) * _UNIT_MS.get(units, 1)
+    # Dates run from year 1 to 9999: a longer offset moves every time out of range (and a huge one overflows).
+    if not (abs(ms) <= _MAX_OFFSET_MS and abs(months) <= _MAX_OFFSET_MONTHS):
+        raise InvalidParameter(parameter, "the time offset is longer than 10,000 years")
     return LayerTime(flag("useTime", True), flag("timeDataCumulative", False), ms, months)
 
 

@@ -54,7 +54,10 @@ def _shift(value: datetime | None, option: LayerTime) -> datetime | None:
     if value is None:
         return None
     # A layer offset by +1 year shows data from one year *before* the requested time on top of it.
-    return Duration(-option.offset_months, -option.offset_ms / 1000).add_to(value)
+    try:
+        return Duration(-option.offset_months, -option.offset_ms / 1000).add_to(value)
+    except (ValueError, OverflowError):  # before year 1 or after 9999
+        raise InvalidParameter("layerTimeOptions", "the time offset moves the time out of range") from None
 
 
 def close_range(time: TimeRange, layers: Sequence[MapLayer]) -> TimeRange:
@@ -83,6 +86,12 @@ def layer_time(layer: MapLayer, time: TimeRange | None, option: LayerTime) -> Ti
     return close_range(TimeRange(start, _shift(time.end, option)), [layer])
 
 
+def _overlaps(time: TimeRange, layer: MapLayer) -> bool:
+    """Whether a closed ``time`` meets the layer's own time extent."""
+    assert layer.time is not None and time.start is not None and time.end is not None
+    return time.start <= layer.time.end and time.end >= layer.time.start
+
+
 def time_groups(selection: LayerSelection, tree: LayerTree, time: TimeRange | None) -> list[TimeGroup]:
     """Group consecutive layers (bottom first) that share an effective time into one GetMap each; a layer without a
     time dimension ignores TIME and joins whichever group it is next to."""
@@ -97,6 +106,8 @@ def time_groups(selection: LayerSelection, tree: LayerTree, time: TimeRange | No
                 timed.append(False)
             continue
         effective = layer_time(layer, time, selection.time_option(tree, layer))
+        if effective is not None and not _overlaps(effective, layer):
+            continue  # nothing of the layer exists then: left out (the backend refuses a TIME outside its extent)
         if groups and (not timed[-1] or groups[-1][0] == effective):
             groups[-1] = (effective, [*groups[-1][1], layer])
             timed[-1] = True

@@ -61,7 +61,33 @@ def parse_bbox(text: str, parameter: str = "bbox") -> tuple[BBox, Any]:
     box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
     if box[0] == box[2] or box[1] == box[3]:
         raise InvalidParameter(parameter, "the extent has zero width or height")
-    return box, sr
+    return checked_extent(box, parameter), sr
+
+
+MIN_RELATIVE_SPAN = 1e-9
+"""The smallest width (or height) of an extent relative to its coordinates: below it the edges are no longer
+distinct in the 12 significant digits a GetMap carries, and the backend refuses a zero-sized box."""
+MIN_SPAN = 1e-12
+"""The smallest width (or height) of an extent at all: QGIS Server refuses boxes below about 1e-15 as invalid."""
+MAX_DEGREES = 1e4
+"""The largest coordinate of a geographic extent: MapServer fails to project far larger ones onto its layers."""
+MAX_COORDINATE = 1e8
+"""The largest coordinate of an extent, in its SR's units: 1e8 metres is two and a half times round the Earth (and
+degrees or feet go further still), while QGIS Server answers HTTP 500 to boxes beyond about ±2e8."""
+
+
+def checked_extent(box: BBox, parameter: str = "bbox") -> BBox:
+    """``box`` when it can be drawn: finite corners within :data:`MAX_COORDINATE` (±1e308 corners overflow their
+    width into inf, which turns every later centre and resolution into NaN) and edges distinct at GetMap precision
+    (``mapScale=5e-324`` collapses an extent onto its centre).  Every computed extent passes here; a failure names
+    ``parameter``."""
+    x0, y0, x1, y1 = box
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in (x0, y0, x1, y1)):
+        raise InvalidParameter(parameter, f"the extent reaches beyond ±{MAX_COORDINATE:g}, too far to be drawn")
+    for low, high in ((x0, x1), (y0, y1)):
+        if abs(high - low) < max(MIN_SPAN, MIN_RELATIVE_SPAN * max(abs(low), abs(high))):
+            raise InvalidParameter(parameter, "the extent is too small to be drawn")
+    return box
 
 
 def parse_size(text: str | None, parameter: str = "size") -> tuple[int, int]:
@@ -96,7 +122,7 @@ def requested_box(params: Params, service_sr: SpatialRef, default: BBox | None =
         bbox_sr = sr_param(params, "bboxSR", envelope_sr)
     image_sr = sr_param(params, "imageSR", service_sr)
     if not bbox_sr.same_as(image_sr):
-        bbox = transform_bbox(bbox, bbox_sr, image_sr)
+        bbox = checked_extent(transform_bbox(bbox, bbox_sr, image_sr))
     return bbox, image_sr
 
 
@@ -129,7 +155,20 @@ def parse_view(params: Params, service_sr: SpatialRef, max_width: int, max_heigh
     else:
         extent = adjust_aspect(bbox, width, height)
     rotation = math.remainder(parse_float(params.get("rotation") or "0", "rotation"), 360.0)
-    return View(extent, image_sr, width, height, dpi, rotation)
+    return View(checked_world(extent, image_sr, "mapScale" if scale_text else "bbox"), image_sr, width, height, dpi,
+                rotation)
+
+
+def checked_world(extent: BBox, sr: SpatialRef, parameter: str) -> BBox:
+    """A geographic ``extent`` when it overlaps the world (longitudes within ±540 allow for maps panned across the
+    antimeridian) and stays within :data:`MAX_DEGREES`: MapServer answers "All points failed to reproject" for
+    boxes wholly beyond, where there is nothing to draw."""
+    if not sr.is_geographic:
+        return extent
+    x0, y0, x1, y1 = extent
+    if max(abs(v) for v in extent) > MAX_DEGREES or x0 >= 540 or x1 <= -540 or y0 >= 90 or y1 <= -90:
+        raise InvalidParameter(parameter, "the extent lies outside the world (longitude ±540, latitude ±90)")
+    return extent
 
 
 def fit_to_limits(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
@@ -146,14 +185,15 @@ def adjust_aspect(bbox: BBox, width: int, height: int) -> BBox:
     res = max((x1 - x0) / width, (y1 - y0) / height)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     half_w, half_h = res * width / 2, res * height / 2
-    return cx - half_w, cy - half_h, cx + half_w, cy + half_h
+    return checked_extent((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
 
 
 def extent_for_scale(bbox: BBox, width: int, height: int, scale: float, dpi: float, sr: SpatialRef) -> BBox:
     """The extent centred on ``bbox`` that shows the map at 1:``scale`` for that image size and dpi."""
     res = scale * INCH / dpi / sr.meters_per_unit
     cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return cx - res * width / 2, cy - res * height / 2, cx + res * width / 2, cy + res * height / 2
+    return checked_extent((cx - res * width / 2, cy - res * height / 2, cx + res * width / 2, cy + res * height / 2),
+                          "mapScale")
 
 
 def map_scale(extent: BBox, width: int, dpi: float, sr: SpatialRef) -> float:
@@ -166,4 +206,5 @@ def grown_extent(extent: BBox, width: int, height: int, new_width: int, new_heig
     drawn at ``width`` by ``height`` (what a local rotation draws before it rotates and crops)."""
     cx, cy = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
     rx, ry = (extent[2] - extent[0]) / width, (extent[3] - extent[1]) / height
-    return cx - rx * new_width / 2, cy - ry * new_height / 2, cx + rx * new_width / 2, cy + ry * new_height / 2
+    return checked_extent((cx - rx * new_width / 2, cy - ry * new_height / 2, cx + rx * new_width / 2,
+                           cy + ry * new_height / 2))

@@ -37,6 +37,7 @@ class Flavor:
     # The WMS version to ask a GetMap in when the CRS has lat/lon axis order under WMS 1.3.0 (None: the service's
     # own): MapServer 8 resamples such an axis-swapped request, 1.1.1 (x/y) draws the same pixels without it.
     yx_getmap_version: str | None
+    dpi_range: tuple[float, float]  # the resolutions it draws (MapServer answers others with an HTML page)
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -64,6 +65,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
                                         variant=MapServerOgc),
         dpi_parameter="MAP_RESOLUTION",
         dpi_format="{:g}",
+        dpi_range=(10.0, 1000.0),  # MapServer 8 refuses MAP_RESOLUTION outside it with an HTML error page
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=True,
@@ -79,6 +81,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
                                         variant=QgisOgc),
         dpi_parameter="DPI",
         dpi_format="{:g}",
+        dpi_range=(1.0, 2400.0),
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,
@@ -94,6 +97,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
                                         unfiltered="INCLUDE"),
         dpi_parameter="FORMAT_OPTIONS",
         dpi_format="dpi:{:g}",
+        dpi_range=(1.0, 2400.0),
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=False,
@@ -108,6 +112,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         filter_dialect=None,
         dpi_parameter=None,
         dpi_format="{:g}",
+        dpi_range=(1.0, 2400.0),
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from translators.crs import SpatialRef, ogc_bbox_order
 from translators.errors import UnsupportedParameter
@@ -13,6 +14,9 @@ from translators.params import format_number
 from translators.timeutil import TimeRange, iso
 
 BBox = tuple[float, float, float, float]
+MAX_GETMAP_URL = 8000
+"""The longest GetMap URL sent: nginx and Apache refuse request lines beyond 8 kB (the test backends answer 414
+from 8,150 bytes of query on), and GetMap goes by GET (the backend client has no POST), so longer is a 400."""
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,15 @@ def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, st
             raise UnsupportedParameter("rotation", f"a {flavor.name} backend cannot rotate maps")
         params[flavor.rotation_parameter] = format_number(query.angle * flavor.rotation_sign)
     return params
+
+
+def check_url_length(base_url: str, params: Mapping[str, str]) -> None:
+    """Refuse a GetMap whose URL would be longer than :data:`MAX_GETMAP_URL` (an upper estimate of the encoding).
+
+    Only the filters grow without bound (a 20,000-value ``IN`` list), so the refusal names ``layerDefs`` with the
+    limit, rather than the backend answering 414 and the client seeing a 502."""
+    length = len(base_url) + sum(len(quote(k)) + len(quote(v, safe=",:/")) + 2 for k, v in params.items())
+    if length > MAX_GETMAP_URL:
+        raise UnsupportedParameter("layerDefs", f"the definition expressions make a backend request of {length} "
+                                   f"bytes, more than the {MAX_GETMAP_URL} the backend accepts; shorten them (e.g. "
+                                   "a range instead of a long IN list)")
