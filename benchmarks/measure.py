@@ -6,10 +6,12 @@ import asyncio
 import http.client
 import io
 import json
+import os
 import random
 import re
 import statistics
 import subprocess
+import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -58,11 +60,12 @@ class Sizes:
     memory_concurrency: int = 8
     profile_seconds: float = 20.0
     soak_seconds: float = 180.0
+    fuzz_examples: int = 20_000
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(latency_n=30, latency_warmup=5, wrk_seconds=3.0, wrk_rounds=2, coalesce_trials=1, warp_n=3,
-                   memory_n=1000, profile_seconds=5.0, soak_seconds=15.0)
+                   memory_n=1000, profile_seconds=5.0, soak_seconds=15.0, fuzz_examples=500)
 
 
 class Env:
@@ -744,3 +747,26 @@ def _soak_path(env: Env, rng: random.Random) -> str:
     query = urllib.parse.urlencode({"bbox": f"{x:.5f},{y:.5f},{x + side:.5f},{y + side:.5f}", "size": "256,256",
                                     "format": rng.choice(("tiff", "lerc", "png")), "f": "image"})
     return f"/arcgis/rest/services/{ELEVATION}/ImageServer/exportImage?{query}"
+
+
+# ====================================================================================== 8. fuzz
+def fuzz(env: Env) -> list[Row]:
+    """The fuzz test of the suite (tests/integration/test_fuzz.py: every operation, GET and POST, hostile values)
+    run longer than in CI, against its own backends and gateway: no 500, no 502, ArcGIS JSON for every refusal."""
+    n = env.sizes.fuzz_examples
+    row = Row(8, f"fuzz, {n:,} seeded random requests", target="0 failures")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                           "tests/integration/test_fuzz.py"], cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ, "FUZZ_EXAMPLES": str(n), "CI": "1"}, capture_output=True, text=True,
+                          timeout=3600, check=False)  # fmt: skip
+    seconds = time.monotonic() - started
+    summary = (proc.stdout.strip().splitlines() or ["no output"])[-1]
+    row.arcbridge = "passed" if proc.returncode == 0 else "FAILED"
+    row.reference = f"{n:,} requests"
+    row.verdict = "PASS" if proc.returncode == 0 else "FAIL"
+    row.notes = f"{seconds:.0f} s; pytest: {summary}"
+    if proc.returncode != 0:
+        errors = [line for line in proc.stdout.splitlines() if line.startswith("E ")]
+        row.notes += " — " + " ".join(errors[:5])[:400]
+    return [row]

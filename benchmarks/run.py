@@ -49,7 +49,7 @@ from tests.backends.servers import MapServerBackend
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NAMES = {1: "miss overhead", 2: "hit throughput", 3: "coalescing", 4: "local warp", 5: "scale-out", 6: "memory",
-         7: "soak"}
+         7: "soak", 8: "fuzz"}
 
 
 def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
@@ -63,7 +63,7 @@ def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
         elif part.isdigit() and int(part) in NAMES:
             numbers.append(int(part))
         else:
-            raise SystemExit(f"--only: expected numbers among 1-7 or 'profile', got {part!r}")
+            raise SystemExit(f"--only: expected numbers among 1-8 or 'profile', got {part!r}")
     return sorted(set(numbers)), profile
 
 
@@ -106,7 +106,7 @@ def render(rows: list[Row], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.run", description="arcbridge benchmarks (see module docs)")
     parser.add_argument("--quick", action="store_true", help="few requests and short runs: a smoke run")
-    parser.add_argument("--only", help="comma-separated measurement numbers (1-7) and/or 'profile'")
+    parser.add_argument("--only", help="comma-separated measurement numbers (1-8) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     5: lambda: measure.scale_out(env, workers_available),
                     6: lambda: measure.memory(env),
                     7: lambda: measure.soak(env),
+                    8: lambda: measure.fuzz(env),
                 }
                 for number in numbers:
                     t0 = time.monotonic()
