@@ -16,7 +16,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.io import MemoryFile
 from rasterio.warp import reproject
 
-from translators.crs import SpatialRef
+from translators.crs import SpatialRef, transform_bbox
 from translators.errors import BackendError, InvalidParameter
 from translators.raster.model import BandStats, BBox, Raster, pixel_type_of
 
@@ -86,8 +86,50 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
              resampling: Resampling = Resampling.nearest) -> Raster:
     """Put ``raster`` on the grid ``bbox``/``width``x``height`` in ``sr`` (a warp when the SR differs).
 
-    Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.
+    Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.  Only the cells
+    the source can reach are warped: GDAL, asked for cells far outside what a projection can represent (an extent of
+    1e16 m in Web Mercator), spends minutes failing to find their sources.
     """
+    window = _reachable(raster, bbox, sr, width, height)
+    if window == (0, 0, width, height):  # no copy into a larger grid
+        values, valid = _warp(raster, bbox, sr, width, height, resampling)
+        return Raster(values, valid, bbox, sr, raster.pixel_type, raster.band_names)
+    out = np.zeros((raster.band_count, height, width), dtype=raster.data.dtype)
+    mask = np.zeros((height, width), dtype=bool)
+    if window is not None:
+        col0, row0, col1, row1 = window
+        res_x, res_y = (bbox[2] - bbox[0]) / width, (bbox[3] - bbox[1]) / height
+        part = (bbox[0] + col0 * res_x, bbox[3] - row1 * res_y, bbox[0] + col1 * res_x, bbox[3] - row0 * res_y)
+        values, valid = _warp(raster, part, sr, col1 - col0, row1 - row0, resampling)
+        out[:, row0:row1, col0:col1] = values
+        mask[row0:row1, col0:col1] = valid
+    return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
+
+
+def _reachable(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
+               ) -> tuple[int, int, int, int] | None:
+    """The window (col0, row0, col1, row1) of the target grid that the source's footprint covers, a cell wider on
+    each side for the interpolation kernels; the whole grid when the footprint cannot be expressed in ``sr``; None
+    when the source reaches no cell."""
+    try:
+        fx0, fy0, fx1, fy1 = transform_bbox(raster.bbox, raster.sr, sr)
+    except InvalidParameter:
+        return 0, 0, width, height
+    if fx0 > fx1:  # across the antimeridian: bound the rows only
+        fx0, fx1 = bbox[0], bbox[2]
+    res_x, res_y = (bbox[2] - bbox[0]) / width, (bbox[3] - bbox[1]) / height
+    col0 = max(0, math.floor((fx0 - bbox[0]) / res_x) - 2)
+    col1 = min(width, math.ceil((fx1 - bbox[0]) / res_x) + 2)
+    row0 = max(0, math.floor((bbox[3] - fy1) / res_y) - 2)
+    row1 = min(height, math.ceil((bbox[3] - fy0) / res_y) + 2)
+    if col0 >= col1 or row0 >= row1:
+        return None
+    return col0, row0, col1, row1
+
+
+def _warp(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int,
+          resampling: Resampling) -> tuple[np.ndarray, np.ndarray]:
+    """The values (in the raster's type) and validity of ``raster`` warped onto one grid."""
     # Floats warp in their own precision; integers go through float64 (exact for every type up to 32 bits) so that
     # NaN can mark what is invalid.
     work = raster.data.dtype if raster.data.dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -109,10 +151,8 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
     dtype = raster.data.dtype
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype.name)
-        out = np.clip(np.rint(target), info.min, info.max).astype(dtype)
-    else:
-        out = target.astype(dtype, copy=False)
-    return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
+        return np.clip(np.rint(target), info.min, info.max).astype(dtype), mask
+    return target.astype(dtype, copy=False), mask
 
 
 def band_statistics(raster: Raster) -> list[BandStats]:
