@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from translators.limits import Limits
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS
 from translators.timeutil import parse_iso
 
@@ -107,6 +108,7 @@ class Settings:
     services: dict[str, ServiceSettings]
     cache: CacheSettings = field(default_factory=CacheSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    limits: Limits = field(default_factory=Limits)
     host: str = "127.0.0.1"
     port: int = 8080
     output_ttl: float = 600.0
@@ -296,10 +298,36 @@ def _cache(value: Any) -> CacheSettings:
     )
 
 
+# The raster-function parser refuses deeper chains outright (it bounds its recursion); a limit above is meaningless.
+MAX_RULE_DEPTH = 16
+
+
+def _limits(value: Any) -> Limits:
+    """The ``limits`` section: the work one request may cause (see :mod:`translators.limits`)."""
+    data = _mapping(value or {}, "limits")
+    _known(data, "limits", {"maxCells", "maxMemory", "maxRuleDepth", "maxRuleWork", "maxClauseLength",
+                            "maxClauseValues"})
+    default = Limits()
+    max_memory = parse_size(data.get("maxMemory", default.max_memory), "limits.maxMemory")
+    if max_memory < 16 * 1024 * 1024:
+        raise ConfigError("limits.maxMemory", f"must be at least 16MB, got {data['maxMemory']!r}")
+    depth = _number(data, "maxRuleDepth", "limits", default.max_rule_depth, 1, integer=True)
+    if depth > MAX_RULE_DEPTH:
+        raise ConfigError("limits.maxRuleDepth", f"must be at most {MAX_RULE_DEPTH}, got {depth!r}")
+    return Limits(
+        max_cells=_number(data, "maxCells", "limits", default.max_cells, 1, integer=True),
+        max_memory=max_memory,
+        max_rule_depth=depth,
+        max_rule_work=_number(data, "maxRuleWork", "limits", default.max_rule_work, 1, integer=True),
+        max_clause_length=_number(data, "maxClauseLength", "limits", default.max_clause_length, 1, integer=True),
+        max_clause_values=_number(data, "maxClauseValues", "limits", default.max_clause_values, 1, integer=True),
+    )
+
+
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
     """Validate a configuration mapping (as loaded from YAML)."""
     root = _mapping(data if data is not None else {}, "config")
-    _known(root, "config", {"services", "server", "cache", "admin"})
+    _known(root, "config", {"services", "server", "cache", "admin", "limits"})
     services_data = _mapping(root.get("services"), "services") if "services" in root else None
     if not services_data:
         raise ConfigError("services", "at least one service is required")
@@ -320,6 +348,7 @@ def parse_settings(data: Any, source: str = "<config>") -> Settings:
         services=services,
         cache=cache,
         admin=admin,
+        limits=_limits(root.get("limits")),
         host=_text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
         port=_number(server, "port", "server", 8080, 0, integer=True),
         output_ttl=_number(server, "outputTTL", "server", 600.0, 1),

@@ -108,7 +108,7 @@ def plan_export(params: Params, ctx: ServiceContext) -> ExportPlan:
     view = parse_view(params, ctx.sr, ctx.max_width, ctx.max_height)
     fmt = parse_format(params)
     transparent = parse_bool(params.get("transparent") or "false", "transparent")
-    selection = select_layers(params, ctx.tree)
+    selection = select_layers(params, ctx.tree, ctx.limits)
     time = requested_time(params)
     grid = _fetch_grid(view, fmt, selection, ctx)
     groups = time_groups(selection, ctx.tree, time)

@@ -16,6 +16,7 @@ from translators.arcgis.layers import LayerTree, MapLayer
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.filters import FALSE, parse_where
 from translators.filters.ast import Expr
+from translators.limits import DEFAULT_LIMITS, Limits
 from translators.params import Params, parse_bool, parse_float, parse_json
 
 EMPTY_JSON = ("[]", "{}", "null", "[{}]")  # values that clients send to mean "nothing"
@@ -58,14 +59,15 @@ class LayerSelection:
         return LayerTime()
 
 
-def select_layers(params: Params, tree: LayerTree) -> LayerSelection:
-    """Apply ``layers``, ``layerDefs``, ``layerTimeOptions`` and ``dynamicLayers`` to the service's layer tree."""
-    defs = parse_layer_defs(params.get("layerDefs"), tree)
+def select_layers(params: Params, tree: LayerTree, limits: Limits = DEFAULT_LIMITS) -> LayerSelection:
+    """Apply ``layers``, ``layerDefs``, ``layerTimeOptions`` and ``dynamicLayers`` to the service's layer tree
+    (where clauses bounded by ``limits``)."""
+    defs = parse_layer_defs(params.get("layerDefs"), tree, limits=limits)
     time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
     dynamic = params.get("dynamicLayers")
     if not is_empty_json(dynamic):
         assert dynamic is not None
-        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree)
+        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree, limits)
         defs.update(dyn_defs)
         time_options.update(dyn_times)
         leaves = _dynamic_leaves(tree, _dynamic_visibility(params.get("layers"), order, dyn_ids))
@@ -92,7 +94,8 @@ def _layer_ids(data: Any, parameter: str, tree: LayerTree) -> Mapping[int, Any]:
     return out
 
 
-def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerDefs") -> dict[int, Expr]:
+def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerDefs",
+                     limits: Limits = DEFAULT_LIMITS) -> dict[int, Expr]:
     """Parse ``layerDefs`` (JSON object, or the array form ``[{"layerId", "where"}]``) into where-clause trees."""
     if text is None:
         return {}
@@ -112,7 +115,7 @@ def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerD
             raise InvalidParameter(parameter, f"the definition of layer {layer_id} is not a string")
         if tree.by_id[layer_id].is_group:
             raise InvalidParameter(parameter, f"layer {layer_id} is a group layer; definitions apply to sub-layers")
-        expr = parse_where(where, parameter)
+        expr = parse_where(where, parameter, limits.max_clause_length, limits.max_clause_values)
         if expr is not None:
             defs[layer_id] = expr
     return defs
@@ -157,8 +160,8 @@ def _time_options(options: Mapping[str, Any], parameter: str) -> LayerTime:
     return LayerTime(flag("useTime", True), flag("timeDataCumulative", False), ms, months)
 
 
-def parse_dynamic_layers(text: str, tree: LayerTree) -> tuple[list[int], dict[int, Expr], dict[int, LayerTime],
-                                                               dict[int, int]]:
+def parse_dynamic_layers(text: str, tree: LayerTree, limits: Limits = DEFAULT_LIMITS
+                         ) -> tuple[list[int], dict[int, Expr], dict[int, LayerTime], dict[int, int]]:
     """Parse ``dynamicLayers``: the drawing order (top first), definition expressions and time options of existing
     map layers.  Returns (map layer ids top first, defs, time options, dynamic id → map layer id)."""
     parameter = "dynamicLayers"
@@ -182,7 +185,7 @@ def parse_dynamic_layers(text: str, tree: LayerTree) -> tuple[list[int], dict[in
         if where:
             if not isinstance(where, str):
                 raise InvalidParameter(parameter, "definitionExpression must be a string")
-            expr = parse_where(where, parameter)
+            expr = parse_where(where, parameter, limits.max_clause_length, limits.max_clause_values)
             if expr is not None:
                 defs[map_id] = expr
         if entry.get("layerTimeOptions"):
