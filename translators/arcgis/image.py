@@ -234,6 +234,9 @@ def fetch_for(ctx: ImageContext, raster: CatalogRaster, target: BBox, sr: Spatia
     want_y = (area[3] - area[1]) / height
     # Never finer than the data, never much coarser than the target: the values stay the stored ones.
     factor = max(1.0, min(want_x / cell_x, want_y / cell_y) / 2)
+    # Coarser than one cell for the whole coverage means nothing; an extent of 1e308 even overflows to inf.
+    widest = float(max(desc.columns, desc.rows))
+    factor = factor if math.isfinite(factor) and factor < widest else widest
     while True:
         cell = (cell_x * factor, cell_y * factor)
         margin = (cell[0], cell[1]) if not sr.same_as(native) else (0.0, 0.0)

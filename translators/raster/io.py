@@ -111,6 +111,8 @@ def _reachable(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: i
     """The window (col0, row0, col1, row1) of the target grid that the source's footprint covers, a cell wider on
     each side for the interpolation kernels; the whole grid when the footprint cannot be expressed in ``sr``; None
     when the source reaches no cell."""
+    if not all(math.isfinite(v) for v in bbox):  # an extent that overflowed: no cell has coordinates to warp to
+        return None
     try:
         fx0, fy0, fx1, fy1 = transform_bbox(raster.bbox, raster.sr, sr)
     except InvalidParameter:
