@@ -19,11 +19,11 @@ MIB = 1024 * 1024
 
 # Measured peaks of the chain (bytes per cell and band), rounded up: the fetched GeoTIFF, its decoded values and the
 # warp's copy of them; the output grid (warp target, masks, the encoder's RGBA / stretched copies); and the extra
-# working arrays of a raster function (Hillshade, the heaviest, needs about 70 per cell).
+# working arrays of a raster function (Hillshade, the heaviest, needs about 70 to 90 per cell).
 FETCH_BYTES_PER_CELL = 8
 OUTPUT_BYTES_PER_CELL = 40
 MASK_BYTES_PER_CELL = 16
-FUNCTION_BYTES_PER_CELL = 72
+FUNCTION_BYTES_PER_CELL = 96
 
 
 @dataclass(frozen=True)

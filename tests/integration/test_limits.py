@@ -133,7 +133,7 @@ def test_a_where_clause_of_400k_values_is_refused_at_once(gateway: Gateway) -> N
 
 def test_the_heaviest_hillshade_allowed_stays_within_the_bound(gateway: Gateway) -> None:
     with peak_rise(gateway) as rise:
-        reply, seconds = timed(lambda: export_image(gateway, size="1900,1900", format="png", renderingRule=HILLSHADE))
+        reply, seconds = timed(lambda: export_image(gateway, size="1800,1800", format="png", renderingRule=HILLSHADE))
     assert reply.status == 200 and reply.content_type == "image/png"
     assert seconds < HEAVY and rise[0] < BOUND
 
@@ -143,11 +143,11 @@ def test_three_heavy_requests_at_once_stay_within_the_bound(gateway: Gateway) ->
     replies: list[tuple[Reply, float]] = []
 
     def one(width: int) -> None:
-        replies.append(timed(lambda: export_image(gateway, size=f"{width},1900", format="png",
+        replies.append(timed(lambda: export_image(gateway, size=f"{width},1800", format="png",
                                                   renderingRule=HILLSHADE)))
 
     with peak_rise(gateway) as rise:
-        threads = [threading.Thread(target=one, args=(width,)) for width in (1899, 1898, 1897)]
+        threads = [threading.Thread(target=one, args=(width,)) for width in (1799, 1798, 1797)]
         for thread in threads:
             thread.start()
         for thread in threads:
