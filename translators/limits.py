@@ -34,7 +34,7 @@ class Limits:
     max_memory: int = 512 * MIB  # estimated working memory of one image request, and of all of them at once
     max_rule_depth: int = 8  # raster functions nested in one renderingRule
     max_rule_work: int = 2048 * 2048 * 8  # output cells x raster functions of one renderingRule
-    max_clause_length: int = 65536  # characters of one where clause
+    max_clause_length: int = 65536  # characters of one where clause, and of all those of one request
     max_clause_values: int = 10000  # literal values in one where clause (IN lists, comparisons)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ from rasterio.enums import Resampling
 
 from proxy.budget import MemoryBudget
 from proxy.settings import ConfigError, parse_settings
+from tests.unit.test_export_plan import context as map_context
+from translators.arcgis.export import plan_export
 from translators.arcgis.image import (
     CatalogRaster,
     ImageContext,
@@ -251,3 +254,21 @@ def test_the_memory_budget_lets_light_work_share_and_heavy_work_queue() -> None:
     assert events.index("a+") < events.index("c+") < events.index("a-") < events.index("b+")
     assert events.index("huge+") > max(events.index("a-"), events.index("b-"), events.index("c-")) or \
         events.index("huge-") < min(events.index("b+"), events.index("c+"))
+
+
+# ---------------------------------------------------------------------------------------------- export's clauses
+
+
+def test_the_where_clauses_of_one_export_are_bounded_together() -> None:
+    ctx = replace(map_context(), limits=Limits(max_clause_length=40, max_clause_values=3))
+    clause = "category IN ('A', 'B')"  # 22 characters, 2 values
+    plan_export(Params({"bbox": "0,0,10,10", "layerDefs": json.dumps({"2": clause})}), ctx)
+    dynamic = json.dumps([{"id": 7 + i, "source": {"type": "mapLayer", "mapLayerId": 2},
+                           "definitionExpression": clause} for i in range(2)])
+    with pytest.raises(InvalidParameter) as info:
+        plan_export(Params({"bbox": "0,0,10,10", "dynamicLayers": dynamic}), ctx)
+    assert str(info.value).endswith("the length of the where clauses (44 characters) exceeds the limit of 40 "
+                                    "characters (limits.maxClauseLength)")
+    with pytest.raises(InvalidParameter, match=r"limits\.maxClauseValues"):
+        plan_export(Params({"bbox": "0,0,10,10", "layerDefs": json.dumps({"2": "category IN ('A', 'B', 'C', 'D')"})}),
+                    ctx)
