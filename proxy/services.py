@@ -34,6 +34,8 @@ class MapService:
         self.settings = settings
         self.cache = cache
         self.limits = limits
+        # Shared by every service of the process (the registry sets its own); one of its own otherwise.
+        self.budget = MemoryBudget(limits.max_memory)
         self.ttl = service_ttl(settings, cache)
         self.backend = WmsBackend(settings.backend, run_cpu, cache, settings.name.lower(), self.ttl)
         self._run_cpu = run_cpu
@@ -62,7 +64,7 @@ class ImageService:
         self.settings = settings
         self.cache = cache
         self.limits = limits
-        # Shared by every image service of the process (the registry sets its own); one of its own otherwise.
+        # Shared by every service of the process (the registry sets its own); one of its own otherwise.
         self.budget = MemoryBudget(limits.max_memory)
         self.ttl = service_ttl(settings, cache)
         namespace = settings.name.lower()
@@ -154,8 +156,7 @@ class Registry:
         self.budget = MemoryBudget(settings.limits.max_memory)  # image work of all services together
         for key, service in settings.services.items():
             created = SERVICE_TYPES[service.type](service, run_cpu, cache, settings.limits)
-            if isinstance(created, ImageService):
-                created.budget = self.budget
+            created.budget = self.budget
             self._services[service.type.lower()][key] = created
 
     def folders(self) -> list[str]:

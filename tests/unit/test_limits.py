@@ -15,6 +15,7 @@ from rasterio.enums import Resampling
 from proxy.budget import MemoryBudget
 from proxy.settings import ConfigError, parse_settings
 from tests.unit.test_export_plan import context as map_context
+from translators.arcgis.export import plan_bytes as export_plan_bytes
 from translators.arcgis.export import plan_export
 from translators.arcgis.image import (
     CatalogRaster,
@@ -272,3 +273,23 @@ def test_the_where_clauses_of_one_export_are_bounded_together() -> None:
     with pytest.raises(InvalidParameter, match=r"limits\.maxClauseValues"):
         plan_export(Params({"bbox": "0,0,10,10", "layerDefs": json.dumps({"2": "category IN ('A', 'B', 'C', 'D')"})}),
                     ctx)
+
+
+def test_exports_composed_locally_are_bounded_in_memory() -> None:
+    # The fixture's WMS allows 2048x1500 at most: a budget of 64 MiB stands for the default 512 MiB at 4096x4096.
+    limits = Limits(max_memory=64 * MIB)
+    qgis = replace(map_context("qgis"), limits=limits)
+    rotated = {"bbox": "0,0,10,10", "rotation": "30", "format": "png"}
+    with pytest.raises(InvalidParameter) as info:
+        plan_export(Params({**rotated, "size": "1500,1500"}), qgis)
+    assert "exceeds the limit of 64 MiB (limits.maxMemory)" in str(info.value)
+    allowed = plan_export(Params({**rotated, "size": "800,800"}), qgis)
+    assert 0 < export_plan_bytes(allowed) <= limits.max_memory
+    mapserver = replace(map_context(), limits=limits)
+    warped = {"bbox": "-1000000,5000000,1000000,7000000", "bboxSR": "3395", "imageSR": "3395", "format": "png"}
+    with pytest.raises(InvalidParameter, match=r"limits\.maxMemory"):
+        plan_export(Params({**warped, "size": "1500,1500"}), mapserver)
+    plan_export(Params({**warped, "size": "800,800"}), mapserver)
+    # The backend's bytes passed through cost nothing to compose, whatever their size.
+    direct = plan_export(Params({"bbox": "0,0,10,10", "size": "1500,1500", "format": "png"}), mapserver)
+    assert direct.passthrough and export_plan_bytes(direct) == 0
