@@ -157,6 +157,29 @@ def test_warping_to_an_extent_beyond_the_projection_is_immediate() -> None:
     assert out.data.shape == (1, 64, 48) and not out.mask.any()
 
 
+@pytest.mark.parametrize("size", ["48,64", "4,4", "2000,2000"])
+def test_a_source_within_one_cell_of_an_absurd_grid_is_looked_up_at_once(size: str) -> None:
+    # bbox=-1e16,-1e16,1e16,1e16 in Web Mercator: even the few cells around the source took GDAL 12 s.
+    ctx = context()
+    plan = plan_export_image(Params({"bbox": "-1e16,-1e16,1e16,1e16", "bboxSR": "3857", "imageSR": "3857",
+                                     "size": size, "format": "lerc"}), ctx)
+    assert plan.fetch is not None
+    fetch = plan.fetch
+    source = Raster(np.ones((1, fetch.height, fetch.width), np.float32), np.ones((fetch.height, fetch.width), bool),
+                    fetch.bbox, DEM.sr, "F32")
+    start = time.monotonic()
+    out = resample(source, plan.extent, plan.sr, plan.width, plan.height, plan.resampling)
+    assert time.monotonic() - start < 1.0 and out.mask.sum() <= 1
+
+
+def test_a_source_within_one_cell_gives_the_value_under_its_centre() -> None:
+    source = Raster(np.arange(100, dtype=np.float32).reshape(1, 10, 10), np.ones((10, 10), bool),
+                    (0.0, 40.0, 10.0, 50.0), DEM.sr, "F32")
+    # Cells of 500 degrees; the centre of cell (row 1, col 1) is (5E, 45N), in source cell (row 5, col 5).
+    out = resample(source, (-745.0, -1205.0, 1255.0, 795.0), DEM.sr, 4, 4)
+    assert out.mask.sum() == 1 and out.mask[1, 1] and out.data[0, 1, 1] == 55
+
+
 def test_warping_only_the_reachable_window_keeps_the_values() -> None:
     # A 10x10-degree source in a Web Mercator view four times its size: the cells it covers are warped, the rest
     # is NoData, exactly as a warp of the whole grid gives.
