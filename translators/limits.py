@@ -1,6 +1,7 @@
 """The work one request may cause: cells fetched and produced, memory, raster-function chains, where-clause size.
 
-A request's cost is known from its plan before any pixel is fetched, so the planners refuse what is over a limit
+A request's cost is known from its plan before any pixel is fetched (exportImage, download, a MapServer export
+composed locally, where clauses), so the planners refuse what is over a limit
 with a 400 naming the limit and its configuration key (``limits.maxCells`` …) instead of letting it take a core or
 gigabytes.  The values come from the configuration (``limits:``), passed in as plain numbers; the defaults keep one
 request under about 512 MiB and a few seconds of one core.

@@ -6,14 +6,16 @@ import asyncio
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from rasterio.enums import Resampling
 
 from proxy.budget import MemoryBudget
-from proxy.settings import ConfigError, parse_settings
+from proxy.settings import ConfigError, load_settings, parse_settings
 from tests.unit.test_export_plan import context as map_context
 from translators.arcgis.export import plan_bytes as export_plan_bytes
 from translators.arcgis.export import plan_export
@@ -236,6 +238,15 @@ def test_limits_are_configured() -> None:
         "maxCells": 1000000, "maxMemory": "1GB", "maxRuleDepth": 4, "maxRuleWork": 5000000,
         "maxClauseLength": 1000, "maxClauseValues": 50}}).limits
     assert limits == Limits(1000000, 1024 * MIB, 4, 5000000, 1000, 50)
+
+
+def test_the_documented_limits_are_the_defaults() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert load_settings(root / "config" / "example.yaml").limits == Limits()
+    readme = (root / "README.md").read_text()
+    block = readme[readme.index("```yaml\nlimits:") + len("```yaml\n"):]
+    block = block[:block.index("```")]
+    assert parse_settings({"services": SERVICE, **yaml.safe_load(block)}).limits == Limits()
 
 
 @pytest.mark.parametrize(("limits", "key", "problem"), [
