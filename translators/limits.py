@@ -1,13 +1,13 @@
 """The work one request may cause: cells fetched and produced, memory, raster-function chains, where-clause size.
 
 A request's cost is known from its plan before any pixel is fetched (exportImage, download, a MapServer export
-composed locally, where clauses), so the planners refuse what is over a limit
-with a 400 naming the limit and its configuration key (``limits.maxCells`` …) instead of letting it take a core or
-gigabytes.  The values come from the configuration (``limits:``), passed in as plain numbers; the defaults keep one
-request under about 512 MiB and a few seconds of one core.
+composed locally, where clauses), so the planners refuse what is over a limit with a 400 naming the limit and its
+configuration key (``limits.maxCells`` …) instead of letting it take a core or gigabytes.  The values come from the
+configuration (``limits:``), passed in as plain numbers; the defaults keep one request under about 512 MiB and a few
+seconds of one core.
 
-The memory estimate is an upper bound calibrated on measurements of the processing chain (decode, warp, functions,
-encode; peak resident memory per cell and band): it errs on the large side, never the small one.
+The memory estimates are calibrated on the gateway's measured peak resident memory (decode, warp, functions,
+encode) with a margin: the heaviest shapes the defaults allow rose 10 to 40 % less than their estimate.
 """
 
 from __future__ import annotations
