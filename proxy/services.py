@@ -155,7 +155,7 @@ class Registry:
         self._services: dict[str, dict[str, Service]] = {kind.lower(): {} for kind in SERVICE_TYPES}
         self.budget = MemoryBudget(settings.limits.max_memory)  # image work of all services together
         for key, service in settings.services.items():
-            created = SERVICE_TYPES[service.type](service, run_cpu, cache, settings.limits)
+            created = SERVICE_TYPES[service.type](service, run_cpu, cache, service.limits or settings.limits)
             created.budget = self.budget
             self._services[service.type.lower()][key] = created
 

@@ -15,6 +15,9 @@ import yaml
 from rasterio.enums import Resampling
 
 from proxy.budget import MemoryBudget
+from proxy.cache import Cache
+from proxy.executor import CpuPool
+from proxy.services import Registry
 from proxy.settings import ConfigError, load_settings, parse_settings
 from tests.unit.test_export_plan import context as map_context
 from translators.arcgis.export import plan_bytes as export_plan_bytes
@@ -238,6 +241,28 @@ def test_limits_are_configured() -> None:
         "maxCells": 1000000, "maxMemory": "1GB", "maxRuleDepth": 4, "maxRuleWork": 5000000,
         "maxClauseLength": 1000, "maxClauseValues": 50}}).limits
     assert limits == Limits(1000000, 1024 * MIB, 4, 5000000, 1000, 50)
+
+
+def test_a_service_overrides_the_server_limits() -> None:
+    services = {"s": {**SERVICE["s"], "limits": {"maxCells": 1000}}, "t": SERVICE["s"]}
+    settings = parse_settings({"services": services, "limits": {"maxRuleDepth": 4}})
+    assert settings.limits == Limits(max_rule_depth=4)
+    assert settings.services["s"].limits == Limits(max_cells=1000, max_rule_depth=4)  # the rest from the server
+    assert settings.services["t"].limits is None
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"services": {"s": {**SERVICE["s"], "limits": {"maxCells": 0}}}})
+    assert info.value.key == "services.s.limits.maxCells"
+
+
+def test_the_registry_gives_each_service_its_limits_and_one_budget() -> None:
+    image = {"type": "ImageServer", "backend": {"url": "http://127.0.0.1:1/ows"}, "coverage": "dem"}
+    settings = parse_settings({"services": {"a": {**image, "limits": {"maxCells": 1000}}, "b": image,
+                                            "m": SERVICE["s"]}, "limits": {"maxMemory": "64MB"}})
+    registry = Registry(settings, CpuPool().run, Cache(settings.cache))
+    a, b, m = (registry.service(kind, name) for kind, name in
+               (("ImageServer", "a"), ("ImageServer", "b"), ("MapServer", "m")))
+    assert a.limits == Limits(max_cells=1000, max_memory=64 * MIB) and b.limits == settings.limits
+    assert a.budget is b.budget is m.budget and a.budget.capacity == 64 * MIB
 
 
 def test_the_documented_limits_are_the_defaults() -> None:
