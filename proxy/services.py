@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from proxy.backends.wcs import WcsBackend
 from proxy.backends.wms import WmsBackend
+from proxy.budget import MemoryBudget
 from proxy.cache import Cache
 from proxy.executor import RunCpu
 from proxy.settings import ServiceSettings, Settings
 from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
 from translators.arcgis.map_context import ServiceContext, build_context
 from translators.errors import NotFound
+from translators.limits import DEFAULT_LIMITS, Limits
 from translators.ogc.wcs import CoverageDescription, getcoverage_params, snap_to_grid
 from translators.ogc.wms import WmsCapabilities
 from translators.raster.io import band_statistics, file_nodata, read_geotiff
@@ -26,9 +29,13 @@ def service_ttl(settings: ServiceSettings, cache: Cache) -> float:
 class MapService:
     """A MapServer service backed by a WMS."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self.settings = settings
         self.cache = cache
+        self.limits = limits
+        # Shared by every service of the process (the registry sets its own); one of its own otherwise.
+        self.budget = MemoryBudget(limits.max_memory)
         self.ttl = service_ttl(settings, cache)
         self.backend = WmsBackend(settings.backend, run_cpu, cache, settings.name.lower(), self.ttl)
         self._run_cpu = run_cpu
@@ -39,7 +46,8 @@ class MapService:
         """The service context, rebuilt whenever the capabilities are refreshed."""
         caps = await self.backend.capabilities()
         if self._context is None or self._context_caps is not caps:
-            self._context = await self._run_cpu(build_context, self.settings, caps, self.backend.flavor)
+            built = await self._run_cpu(build_context, self.settings, caps, self.backend.flavor)
+            self._context = replace(built, limits=self.limits)
             self._context_caps = caps
         return self._context
 
@@ -51,9 +59,13 @@ class MapService:
 class ImageService:
     """An ImageServer service backed by a WCS (one coverage, or one coverage per date)."""
 
-    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache) -> None:
+    def __init__(self, settings: ServiceSettings, run_cpu: RunCpu, cache: Cache,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self.settings = settings
         self.cache = cache
+        self.limits = limits
+        # Shared by every service of the process (the registry sets its own); one of its own otherwise.
+        self.budget = MemoryBudget(limits.max_memory)
         self.ttl = service_ttl(settings, cache)
         namespace = settings.name.lower()
         self.backend = WcsBackend(settings.backend, run_cpu, cache, namespace, self.ttl, self.coverage_ids(),
@@ -102,6 +114,7 @@ class ImageService:
                 tuple(f"Band_{i + 1}" for i in range(raster.band_count)),
                 stats=tuple(stats), nodata=nodata, max_width=settings.max_image_width,
                 max_height=settings.max_image_height, subset_bands=self.backend.flavor.wcs_band_subsetting,
+                limits=self.limits,
             )
             self._descriptions = descriptions
             return self._context
@@ -140,8 +153,11 @@ class Registry:
         self.settings = settings
         self.cache = cache
         self._services: dict[str, dict[str, Service]] = {kind.lower(): {} for kind in SERVICE_TYPES}
+        self.budget = MemoryBudget(settings.limits.max_memory)  # image work of all services together
         for key, service in settings.services.items():
-            self._services[service.type.lower()][key] = SERVICE_TYPES[service.type](service, run_cpu, cache)
+            created = SERVICE_TYPES[service.type](service, run_cpu, cache, service.limits or settings.limits)
+            created.budget = self.budget
+            self._services[service.type.lower()][key] = created
 
     def folders(self) -> list[str]:
         """Folder names in configuration order, without duplicates."""

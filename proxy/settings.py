@@ -7,13 +7,14 @@ message names the key (``services.demo/World.backend.url``) and the problem.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from translators.limits import Limits
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS
 from translators.timeutil import parse_iso
 
@@ -92,6 +93,7 @@ class ServiceSettings:
     preview_layer: str | None = None
     cache_ttl: float | None = None  # None: the cache's default TTL; 0: this service is not cached
     cache_control: str | None = None
+    limits: Limits | None = None  # the service's own limits (None: the server-wide ones)
 
     @property
     def folder(self) -> str | None:
@@ -111,6 +113,7 @@ class Settings:
     services: dict[str, ServiceSettings]
     cache: CacheSettings = field(default_factory=CacheSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    limits: Limits = field(default_factory=Limits)
     host: str = "127.0.0.1"
     port: int = 8080
     output_ttl: float = 600.0
@@ -222,7 +225,7 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     data = _mapping(value, key)
     _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
                        "maxImageHeight", "description", "copyrightText", "coverage", "coverages", "format",
-                       "wcsVersion", "serviceDataType", "previewLayer", "cache"})
+                       "wcsVersion", "serviceDataType", "previewLayer", "cache", "limits"})
     service_type = data.get("type")
     if service_type not in SERVICE_TYPES:
         raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
@@ -306,16 +309,44 @@ def _cache(value: Any) -> CacheSettings:
     )
 
 
+# The raster-function parser refuses deeper chains outright (it bounds its recursion); a limit above is meaningless.
+MAX_RULE_DEPTH = 16
+
+
+def _limits(value: Any, key: str, base: Limits) -> Limits:
+    """A ``limits`` section (server-wide, or a service's own over the server's ``base``): the work one request may
+    cause (see :mod:`translators.limits`)."""
+    data = _mapping(value or {}, key)
+    _known(data, key, {"maxCells", "maxMemory", "maxRuleDepth", "maxRuleWork", "maxClauseLength", "maxClauseValues"})
+    max_memory = parse_size(data.get("maxMemory", base.max_memory), f"{key}.maxMemory")
+    if max_memory < 16 * 1024 * 1024:
+        raise ConfigError(f"{key}.maxMemory", f"must be at least 16MB, got {data['maxMemory']!r}")
+    depth = _number(data, "maxRuleDepth", key, base.max_rule_depth, 1, integer=True)
+    if depth > MAX_RULE_DEPTH:
+        raise ConfigError(f"{key}.maxRuleDepth", f"must be at most {MAX_RULE_DEPTH}, got {depth!r}")
+    return Limits(
+        max_cells=_number(data, "maxCells", key, base.max_cells, 1, integer=True),
+        max_memory=max_memory,
+        max_rule_depth=depth,
+        max_rule_work=_number(data, "maxRuleWork", key, base.max_rule_work, 1, integer=True),
+        max_clause_length=_number(data, "maxClauseLength", key, base.max_clause_length, 1, integer=True),
+        max_clause_values=_number(data, "maxClauseValues", key, base.max_clause_values, 1, integer=True),
+    )
+
+
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
     """Validate a configuration mapping (as loaded from YAML)."""
     root = _mapping(data if data is not None else {}, "config")
-    _known(root, "config", {"services", "server", "cache", "admin"})
+    _known(root, "config", {"services", "server", "cache", "admin", "limits"})
     services_data = _mapping(root.get("services"), "services") if "services" in root else None
     if not services_data:
         raise ConfigError("services", "at least one service is required")
+    limits = _limits(root.get("limits"), "limits", Limits())
     services = {}
     for name, value in services_data.items():
         service = _service(name, value)
+        if value.get("limits") is not None:  # a service's own limits, over the server's
+            service = replace(service, limits=_limits(value["limits"], f"services.{name}.limits", limits))
         services[name.lower()] = service
     cache = _cache(root.get("cache"))
     admin_data = _mapping(root.get("admin") or {}, "admin")
@@ -330,6 +361,7 @@ def parse_settings(data: Any, source: str = "<config>") -> Settings:
         services=services,
         cache=cache,
         admin=admin,
+        limits=limits,
         host=_text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
         port=_number(server, "port", "server", 8080, 0, integer=True),
         output_ttl=_number(server, "outputTTL", "server", 600.0, 1),

@@ -18,7 +18,15 @@ from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import ImageService
 from translators.arcgis.formats import kmz_params, parse_output, shown_in_browser
-from translators.arcgis.image import Fetch, answer_key_params, plan_download, plan_export_image, plan_identify
+from translators.arcgis.image import (
+    Fetch,
+    answer_key_params,
+    check_download,
+    plan_bytes,
+    plan_download,
+    plan_export_image,
+    plan_identify,
+)
 from translators.arcgis.image_render import download_file, export_image, identify_values
 from translators.arcgis.imageservice import (
     export_image_result,
@@ -29,6 +37,7 @@ from translators.arcgis.imageservice import (
 )
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, NotFound
+from translators.limits import image_bytes
 from translators.ogc.getmap import MapQuery
 from translators.ogc.wcs import snap_to_grid
 from translators.params import Params
@@ -81,8 +90,9 @@ async def export_image_op(call: Call[ImageService]) -> web.Response:
         image_plan = plan_export_image(params, ctx)
 
         async def produce() -> tuple[bytes, str]:
-            body = await _fetch(service, image_plan.fetch)
-            data, content_type, _ = await call.run_cpu(export_image, ctx, image_plan, body)
+            async with service.budget.hold(plan_bytes(ctx, image_plan)):
+                body = await _fetch(service, image_plan.fetch)
+                data, content_type, _ = await call.run_cpu(export_image, ctx, image_plan, body)
             return data, content_type
 
         # Keyed by what the answer is made of, so every spelling of the same image shares the entry.
@@ -90,8 +100,9 @@ async def export_image_op(call: Call[ImageService]) -> web.Response:
                         answer_key_params(image_plan))
         return await cached_image(service.cache, call.url, service.settings, service.ttl, key, produce)
     plan = plan_export_image(kmz_params(params) if output == "kmz" else params, ctx)
-    body = await _fetch(service, plan.fetch)
-    data, content_type, extension = await call.run_cpu(export_image, ctx, plan, body)
+    async with service.budget.hold(plan_bytes(ctx, plan)):
+        body = await _fetch(service, plan.fetch)
+        data, content_type, extension = await call.run_cpu(export_image, ctx, plan, body)
     if output == "kmz":
         return await kmz(call, data, extension, plan.extent, service.settings.short_name, "exportImage.kmz")
     return await described(call, output, data, content_type, extension, partial(export_image_result, plan),
@@ -120,10 +131,10 @@ async def download(call: Call[ImageService]) -> web.Response:
     for raster in plan.rasters:
         desc = raster.coverage
         bbox, columns, rows = snap_to_grid(plan.clip_bbox, desc, desc.pixel_size)
-        if columns * rows > 8192 * 8192:
-            raise InvalidParameter("geometry", "the area is too large to download at full resolution")
-        body = await _fetch(service, Fetch(raster, bbox, columns, rows, None))
-        data, content_type, extension = await call.run_cpu(download_file, ctx, raster, plan, body)
+        check_download(ctx, columns, rows)
+        async with service.budget.hold(image_bytes(columns * rows, columns * rows, ctx.band_count, 0)):
+            body = await _fetch(service, Fetch(raster, bbox, columns, rows, None))
+            data, content_type, extension = await call.run_cpu(download_file, ctx, raster, plan, body)
         name = await call.outputs.put(data, content_type, extension)
         files.append({"id": name, "size": len(data), "rasterIds": [raster.id]})
     return respond({"rasterFiles": files}, call.params, f"{service.settings.name}: download")

@@ -19,7 +19,14 @@ from proxy.handlers.delivery import described, kmz
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
-from translators.arcgis.export import ExportPlan, ServiceContext, answer_key_params, assemble_export, plan_export
+from translators.arcgis.export import (
+    ExportPlan,
+    ServiceContext,
+    answer_key_params,
+    assemble_export,
+    plan_bytes,
+    plan_export,
+)
 from translators.arcgis.formats import kmz_params, parse_output
 from translators.arcgis.layer_fields import refused_field_error
 from translators.arcgis.layer_selection import defined_layers, is_empty_json
@@ -75,8 +82,9 @@ async def render(service: MapService, plan: ExportPlan, run_cpu: RunCpu) -> tupl
         if plan.format.name == "svgz":
             body = await run_cpu(gzip.compress, body)
         return body, plan.format.content_type
-    bodies = [body for body, _ in await asyncio.gather(*(backend.get_map(q) for q in plan.fetches))]
-    return await run_cpu(assemble_export, plan, bodies)
+    async with service.budget.hold(plan_bytes(plan)):
+        bodies = [body for body, _ in await asyncio.gather(*(backend.get_map(q) for q in plan.fetches))]
+        return await run_cpu(assemble_export, plan, bodies)
 
 
 @operation(KIND, "export")

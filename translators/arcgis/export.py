@@ -33,13 +33,14 @@ from translators.imaging import (
     rotation_source_size,
     warp_rgba,
 )
+from translators.limits import check_memory
 from translators.ogc.flavors import Flavor
 from translators.ogc.getmap import MapQuery, getmap_params
 from translators.ogc.wms import BBox
 from translators.params import Params, format_number, parse_bool
 from translators.timeutil import TimeRange
 
-__all__ = ["ExportPlan", "ServiceContext", "answer_key_params", "assemble_export", "plan_export"]
+__all__ = ["ExportPlan", "ServiceContext", "answer_key_params", "assemble_export", "plan_bytes", "plan_export"]
 
 # Parameters of the spec that a WMS backend has no notion of: refused when given rather than silently ignored.
 UNSUPPORTED = {
@@ -113,7 +114,7 @@ def plan_export(params: Params, ctx: ServiceContext, fields: LayerFields | None 
         raise UnsupportedParameter("dpi", f"must be between {low:g} and {high:g} for this service")
     fmt = parse_format(params)
     transparent = parse_bool(params.get("transparent") or "false", "transparent")
-    selection = select_layers(params, ctx.tree, fields)
+    selection = select_layers(params, ctx.tree, fields, ctx.limits)
     time = requested_time(params)
     grid = _fetch_grid(view, fmt, selection, ctx)
     groups = time_groups(selection, ctx.tree, time)
@@ -121,12 +122,29 @@ def plan_export(params: Params, ctx: ServiceContext, fields: LayerFields | None 
     fetches = tuple(_query(members, effective, grid, delivery, selection, view.dpi) for effective, members in groups)
     if not fetches and not fmt.raster:
         raise UnsupportedParameter("format", f"'{fmt.name}' of an empty map is not available")
+    if not delivery.passthrough:
+        check_memory("size", compose_bytes(len(fetches), grid.width * grid.height, grid.render_width *
+                                           grid.render_height, view.width * view.height), ctx.limits)
     return ExportPlan(
         extent=view.extent, sr=view.sr, width=view.width, height=view.height, dpi=view.dpi, scale=view.scale,
         format=fmt, transparent=transparent, fetches=fetches, passthrough=delivery.passthrough, warp=grid.warp,
         local_rotation=grid.local_rotation, rotation=view.rotation, render_extent=grid.render_extent,
         render_width=grid.render_width, render_height=grid.render_height,
     )
+
+
+def compose_bytes(fetches: int, fetched: int, rendered: int, output: int) -> int:
+    """An upper bound of the memory an export composed locally takes (measured, rounded up): each GetMap's PNG and
+    RGBA pixels, float compositing of several, the warped or rotated picture, and the encoder's copies."""
+    return fetches * fetched * 8 + (fetched * 64 if fetches > 1 else 0) + rendered * 12 + output * 12
+
+
+def plan_bytes(plan: ExportPlan) -> int:
+    """The memory estimate of a planned export (what its work holds of the gateway's memory budget)."""
+    if plan.passthrough:
+        return 0
+    fetched = max((q.width * q.height for q in plan.fetches), default=0)
+    return compose_bytes(len(plan.fetches), fetched, plan.render_width * plan.render_height, plan.width * plan.height)
 
 
 def _refuse_unsupported(params: Params) -> None:

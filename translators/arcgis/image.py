@@ -9,7 +9,7 @@ locally with the requested interpolation: backends' own reprojection is unreliab
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from rasterio.enums import Resampling
 from translators.arcgis.view import adjust_aspect, parse_bbox, requested_box, requested_size
 from translators.crs import SpatialRef, resolve_sr, transform_bbox, transform_point
 from translators.errors import InvalidParameter, UnsupportedParameter
+from translators.limits import Limits, check_cells, check_memory, check_rule, image_bytes
 from translators.ogc.wcs import CoverageDescription, snap_to_grid
 from translators.params import Params, format_number, parse_bool, parse_float, parse_json, parse_numbers
 from translators.raster.functions import RasterFunction, output_band_count, parse_rendering_rule
@@ -58,6 +59,7 @@ class ImageContext:
     max_width: int
     max_height: int
     subset_bands: bool  # the backend honours WCS range subsetting
+    limits: Limits = field(default_factory=Limits)  # the work one request may cause
 
     @property
     def coverage(self) -> CoverageDescription:
@@ -221,8 +223,9 @@ def _common(params: Params, ctx: ImageContext) -> None:
 
 
 def fetch_for(ctx: ImageContext, raster: CatalogRaster, target: BBox, sr: SpatialRef, width: int, height: int,
-              bands: tuple[int, ...] | None) -> Fetch | None:
-    """The native-grid GetCoverage covering ``target`` at a resolution no coarser than the target's."""
+              bands: tuple[int, ...] | None, max_cells: int = MAX_FETCH_PIXELS) -> Fetch | None:
+    """The native-grid GetCoverage covering ``target`` at a resolution no coarser than the target's, of at most
+    ``max_cells`` cells (coarser when the target would need more)."""
     desc = raster.coverage
     native = desc.sr
     area = target if sr.same_as(native) else transform_bbox(target, sr, native)
@@ -234,15 +237,54 @@ def fetch_for(ctx: ImageContext, raster: CatalogRaster, target: BBox, sr: Spatia
     want_y = (area[3] - area[1]) / height
     # Never finer than the data, never much coarser than the target: the values stay the stored ones.
     factor = max(1.0, min(want_x / cell_x, want_y / cell_y) / 2)
+    # Coarser than one cell for the whole coverage means nothing; an extent of 1e308 even overflows to inf.
+    widest = float(max(desc.columns, desc.rows))
+    factor = factor if math.isfinite(factor) and factor < widest else widest
     while True:
         cell = (cell_x * factor, cell_y * factor)
         margin = (cell[0], cell[1]) if not sr.same_as(native) else (0.0, 0.0)
         grown = (area[0] - margin[0], area[1] - margin[1], area[2] + margin[0], area[3] + margin[1])
         bbox, columns, rows = snap_to_grid(grown, desc, cell)
-        if columns * rows <= MAX_FETCH_PIXELS:
+        if columns * rows <= max_cells:
             break
-        factor *= math.sqrt(columns * rows / MAX_FETCH_PIXELS) * 1.01
+        factor *= math.sqrt(columns * rows / max_cells) * 1.01
     return Fetch(raster, bbox, columns, rows, bands)
+
+
+def rule_length(rule: RasterFunction | None) -> int:
+    """The number of functions in a rendering rule's chain (each nests the next through its ``Raster``)."""
+    count = 0
+    while rule is not None:
+        count, rule = count + 1, rule.raster
+    return count
+
+
+def check_image_work(ctx: ImageContext, fetch: Fetch | None, width: int, height: int,
+                     band_ids: tuple[int, ...] | None, rule: RasterFunction | None) -> None:
+    """Refuse an exportImage over the service's limits, judged on the clamped output and the planned fetch (never on
+    the requested size): its cells, its rendering rule's length and work, and its estimated memory."""
+    limits = ctx.limits
+    cells = width * height
+    check_cells("size", "the image", cells, limits)
+    functions = rule_length(rule)
+    if rule is not None:
+        check_rule(rule.parameter, functions, cells, limits)
+    check_memory("size", export_bytes(ctx, fetch, width, height, band_ids, rule), limits)
+
+
+def export_bytes(ctx: ImageContext, fetch: Fetch | None, width: int, height: int, band_ids: tuple[int, ...] | None,
+                 rule: RasterFunction | None) -> int:
+    """An upper bound of the memory one exportImage takes (the bands fetched are all the service's unless the
+    backend subsets them)."""
+    fetched = fetch.width * fetch.height if fetch is not None else 0
+    fetched_bands = len(fetch.bands) if fetch is not None and fetch.bands else ctx.band_count
+    bands = max(fetched_bands, len(band_ids) if band_ids else ctx.band_count)
+    return image_bytes(fetched, width * height, bands, rule_length(rule))
+
+
+def plan_bytes(ctx: ImageContext, plan: ImagePlan) -> int:
+    """The memory estimate of a planned exportImage (what its work holds of the gateway's memory budget)."""
+    return export_bytes(ctx, plan.fetch, plan.width, plan.height, plan.band_ids, plan.rendering_rule)
 
 
 def _compression(params: Params) -> tuple[int | None, int | None, float | None]:
@@ -292,7 +334,9 @@ def plan_export_image(params: Params, ctx: ImageContext) -> ImagePlan:
     bands = band_ids if band_ids and ctx.subset_bands else None
     if bands is not None:
         bands = tuple(sorted(set(bands)))
-    fetch = fetch_for(ctx, raster, bbox, image_sr, width, height, bands) if raster is not None else None
+    fetch = fetch_for(ctx, raster, bbox, image_sr, width, height, bands, min(MAX_FETCH_PIXELS, ctx.limits.max_cells)) \
+        if raster is not None else None
+    check_image_work(ctx, fetch, width, height, band_ids, rule)
     quality_value, lerc_version, tolerance_value = _compression(params)
     pixel_type = params.get("pixelType")
     return ImagePlan(
@@ -362,6 +406,8 @@ def plan_identify(params: Params, ctx: ImageContext) -> IdentifyPlan:
             raise UnsupportedParameter("pixelSize", "must be given in the service's spatial reference")
         cell_x, cell_y = max(cell_x, px), max(cell_y, py)
     rule = parse_rendering_rule(params.get("renderingRule"))
+    if rule is not None:
+        check_rule(rule.parameter, rule_length(rule), 9, ctx.limits)  # over the 3x3 window read below
     time_text = params.get("time")
     time = parse_arcgis_time(time_text) if time_text else None
     locked, ascending = _mosaic(params, ctx)
@@ -444,6 +490,13 @@ def plan_download(params: Params, ctx: ImageContext) -> DownloadPlan:
         if clip_bbox[0] >= clip_bbox[2] or clip_bbox[1] >= clip_bbox[3]:
             raise InvalidParameter("geometry", "the clip geometry does not overlap the rasters")
     return DownloadPlan(tuple(by_id[i] for i in dict.fromkeys(ids)), clip_bbox, polygon, DOWNLOAD_FORMATS[fmt_text])
+
+
+def check_download(ctx: ImageContext, columns: int, rows: int) -> None:
+    """Refuse a download of one raster at full resolution over the cell or memory limit."""
+    cells = columns * rows
+    check_cells("geometry", "the area at full resolution", cells, ctx.limits)
+    check_memory("geometry", image_bytes(cells, cells, ctx.band_count, 0), ctx.limits)
 
 
 def time_info(ctx: ImageContext) -> dict[str, Any] | None:

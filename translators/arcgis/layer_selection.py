@@ -17,6 +17,7 @@ from translators.arcgis.layers import LayerTree, MapLayer
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.filters import FALSE, field_names, parse_where
 from translators.filters.ast import Expr
+from translators.limits import DEFAULT_LIMITS, Limits, check_clause
 from translators.params import Params, parse_bool, parse_float, parse_json
 
 EMPTY_JSON = ("[]", "{}", "null", "[{}]")  # values that clients send to mean "nothing"
@@ -61,15 +62,34 @@ class LayerSelection:
         return LayerTime()
 
 
-def select_layers(params: Params, tree: LayerTree, fields: LayerFields | None = None) -> LayerSelection:
+class Clauses:
+    """The where clauses of one request, parsed within ``limits``: ``maxClauseLength`` bounds their length together
+    (a request may define every layer, and ``dynamicLayers`` may list a layer many times), ``maxClauseValues`` each."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.length = 0
+
+    def parse(self, where: str, parameter: str) -> Expr | None:
+        """One more clause, refused when the request's clauses grow beyond the limit."""
+        self.length += len(where)
+        limits = self.limits
+        check_clause(parameter, "the length of the where clauses", self.length, limits.max_clause_length,
+                     "maxClauseLength", " characters")
+        return parse_where(where, parameter, limits.max_clause_length, limits.max_clause_values)
+
+
+def select_layers(params: Params, tree: LayerTree, fields: LayerFields | None = None,
+                  limits: Limits = DEFAULT_LIMITS) -> LayerSelection:
     """Apply ``layers``, ``layerDefs``, ``layerTimeOptions`` and ``dynamicLayers`` to the service's layer tree; the
-    clauses' fields are checked against ``fields`` where the layer's are known."""
-    defs = parse_layer_defs(params.get("layerDefs"), tree, fields=fields)
+    where clauses are bounded by ``limits`` and their fields checked against ``fields`` where a layer's are known."""
+    clauses = Clauses(limits)
+    defs = parse_layer_defs(params.get("layerDefs"), tree, fields=fields, clauses=clauses)
     time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
     dynamic = params.get("dynamicLayers")
     if not is_empty_json(dynamic):
         assert dynamic is not None
-        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree, fields)
+        order, dyn_defs, dyn_times, dyn_ids = parse_dynamic_layers(dynamic, tree, fields, clauses)
         defs.update(dyn_defs)
         time_options.update(dyn_times)
         leaves = _dynamic_leaves(tree, _dynamic_visibility(params.get("layers"), order, dyn_ids))
@@ -108,11 +128,13 @@ def _layer_ids(data: Any, parameter: str, tree: LayerTree) -> Mapping[int, Any]:
 
 
 def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerDefs",
-                     fields: LayerFields | None = None) -> dict[int, Expr]:
-    """Parse ``layerDefs`` (JSON object, or the array form ``[{"layerId", "where"}]``) into where-clause trees, their
-    fields checked against ``fields`` (see :func:`~translators.arcgis.layer_fields.resolve_fields`)."""
+                     fields: LayerFields | None = None, clauses: Clauses | None = None) -> dict[int, Expr]:
+    """Parse ``layerDefs`` (JSON object, or the array form ``[{"layerId", "where"}]``) into where-clause trees,
+    within the request's ``clauses`` bounds, their fields checked against ``fields`` (see
+    :func:`~translators.arcgis.layer_fields.resolve_fields`)."""
     if text is None:
         return {}
+    clauses = clauses or Clauses()
     if not text.lstrip().startswith(("{", "[")):
         raise InvalidParameter(parameter, "the simple syntax is not supported; use {\"<layerId>\": \"<where>\"}")
     data = parse_json(text, parameter)
@@ -129,7 +151,7 @@ def parse_layer_defs(text: str | None, tree: LayerTree, parameter: str = "layerD
             raise InvalidParameter(parameter, f"the definition of layer {layer_id} is not a string")
         if tree.by_id[layer_id].is_group:
             raise InvalidParameter(parameter, f"layer {layer_id} is a group layer; definitions apply to sub-layers")
-        expr = parse_where(where, parameter)
+        expr = clauses.parse(where, parameter)
         if expr is not None:
             defs[layer_id] = resolve_fields(expr, tree.by_id[layer_id], fields, parameter)
     return defs
@@ -177,11 +199,13 @@ def _time_options(options: Mapping[str, Any], parameter: str) -> LayerTime:
     return LayerTime(flag("useTime", True), flag("timeDataCumulative", False), ms, months)
 
 
-def parse_dynamic_layers(text: str, tree: LayerTree, fields: LayerFields | None = None) -> tuple[
-        list[int], dict[int, Expr], dict[int, LayerTime], dict[int, int]]:
+def parse_dynamic_layers(text: str, tree: LayerTree, fields: LayerFields | None = None,
+                         clauses: Clauses | None = None
+                         ) -> tuple[list[int], dict[int, Expr], dict[int, LayerTime], dict[int, int]]:
     """Parse ``dynamicLayers``: the drawing order (top first), definition expressions and time options of existing
     map layers.  Returns (map layer ids top first, defs, time options, dynamic id → map layer id)."""
     parameter = "dynamicLayers"
+    clauses = clauses or Clauses()
     data = parse_json(text, parameter)
     if not isinstance(data, list):
         raise InvalidParameter(parameter, "expected a JSON array")
@@ -202,7 +226,7 @@ def parse_dynamic_layers(text: str, tree: LayerTree, fields: LayerFields | None 
         if where:
             if not isinstance(where, str):
                 raise InvalidParameter(parameter, "definitionExpression must be a string")
-            expr = parse_where(where, parameter)
+            expr = clauses.parse(where, parameter)
             if expr is not None:
                 defs[map_id] = resolve_fields(expr, tree.by_id[map_id], fields, parameter)
         if entry.get("layerTimeOptions"):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from translators.arcgis.layers import LayerTree
 from translators.crs import SpatialRef, first_usable, resolve_sr, wgs84_bbox_to
 from translators.errors import BackendError
+from translators.limits import Limits
 from translators.ogc.flavors import Flavor
 from translators.ogc.wms import BBox, WmsCapabilities, union_bbox
 
@@ -41,6 +42,7 @@ class ServiceContext:
     max_width: int
     max_height: int
     full_extent: BBox  # in ``sr``
+    limits: Limits = field(default_factory=Limits)  # the work one request may cause (where-clause size)
 
 
 def _service_sr(configured: int | str | None, caps: WmsCapabilities) -> SpatialRef:

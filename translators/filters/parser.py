@@ -54,21 +54,16 @@ from translators.filters.ast import (
 )
 from translators.filters.ast import And as AndExpr
 from translators.filters.ast import Like as LikeExpr
+from translators.limits import check_clause
 
 MAX_DEPTH = 64  # nesting of parentheses, NOT and function calls; bounds recursion on hostile input
 
 
 class _Kind(Enum):
-    IDENT = auto()
-    QUOTED_IDENT = auto()
-    STRING = auto()
-    NUMBER = auto()
-    OP = auto()
-    LPAREN = auto()
-    RPAREN = auto()
-    COMMA = auto()
-    SIGN = auto()
-    EOF = auto()
+    IDENT, QUOTED_IDENT, STRING, NUMBER, OP, LPAREN, RPAREN, COMMA, SIGN, EOF = (auto() for _ in range(10))
+
+
+_VALUES = (_Kind.STRING, _Kind.NUMBER)  # the tokens a clause's size in values counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,15 +575,21 @@ def _like_regex(parts: tuple[LikePart, ...]) -> re.Pattern[str]:
                               for p in parts), re.DOTALL)
 
 
-def parse_where(text: str | None, parameter: str = "where") -> Expr | None:
+def parse_where(text: str | None, parameter: str = "where", max_length: int = 65536,
+                max_values: int = 10000) -> Expr | None:
     """Parse an ArcGIS where clause into a simplified :mod:`~translators.filters.ast` tree.
 
     Returns None when the clause does not restrict anything: it is None, empty or blank, or always true (``1=1``).
     A clause that can never be true (``1=0``) gives :data:`~translators.filters.ast.FALSE`; any other result
     contains no constant.  Malformed or unsupported input raises :class:`~translators.errors.InvalidParameter`
-    for ``parameter``, with the 1-based character position of the problem.
+    for ``parameter``, with the 1-based character position of the problem; so does a clause longer than
+    ``max_length`` characters or holding more than ``max_values`` values, checked before any tree is built.
     """
     if text is None or not text.strip():
         return None
-    expr = simplify(_Parser(text, parameter).parse())
+    check_clause(parameter, "the where clause", len(text), max_length, "maxClauseLength", " characters")
+    parser = _Parser(text, parameter)  # tokens only: counted before any tree is built
+    check_clause(parameter, "the where clause's values", sum(t.kind in _VALUES for t in parser.tokens), max_values,
+                 "maxClauseValues")
+    expr = simplify(parser.parse())
     return None if expr == TRUE else expr

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 import numpy as np
 import rasterio
 from affine import Affine
+from pyproj import Transformer
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.io import MemoryFile
 from rasterio.warp import reproject
 
-from translators.crs import SpatialRef
+from translators.crs import SpatialRef, transform_bbox
 from translators.errors import BackendError, InvalidParameter
 from translators.raster.model import BandStats, BBox, Raster, pixel_type_of
 
@@ -86,8 +87,78 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
              resampling: Resampling = Resampling.nearest) -> Raster:
     """Put ``raster`` on the grid ``bbox``/``width``x``height`` in ``sr`` (a warp when the SR differs).
 
-    Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.
+    Invalid pixels take no part in interpolation; cells no valid source pixel reaches are invalid.  Only the cells
+    the source can reach are warped: GDAL, asked for cells far outside what a projection can represent (an extent of
+    1e16 m in Web Mercator), spends minutes failing to find their sources.  For the same reason a source that fits
+    within one target cell is looked up at the cell centres (nearest neighbour) rather than warped.
     """
+    window, within_a_cell = _reachable(raster, bbox, sr, width, height)
+    if window is None:
+        return Raster(np.zeros((raster.band_count, height, width), dtype=raster.data.dtype),
+                      np.zeros((height, width), dtype=bool), bbox, sr, raster.pixel_type, raster.band_names)
+    col0, row0, col1, row1 = window
+    res_x, res_y = (bbox[2] - bbox[0]) / width, (bbox[3] - bbox[1]) / height
+    part = (bbox[0] + col0 * res_x, bbox[3] - row1 * res_y, bbox[0] + col1 * res_x, bbox[3] - row0 * res_y)
+    if within_a_cell:
+        values, valid = _sample(raster, part, sr, col1 - col0, row1 - row0)
+    else:
+        values, valid = _warp(raster, part, sr, col1 - col0, row1 - row0, resampling)
+    if window == (0, 0, width, height):  # no copy into a larger grid
+        return Raster(values, valid, bbox, sr, raster.pixel_type, raster.band_names)
+    out = np.zeros((raster.band_count, height, width), dtype=raster.data.dtype)
+    mask = np.zeros((height, width), dtype=bool)
+    out[:, row0:row1, col0:col1] = values
+    mask[row0:row1, col0:col1] = valid
+    return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
+
+
+def _reachable(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
+               ) -> tuple[tuple[int, int, int, int] | None, bool]:
+    """The window (col0, row0, col1, row1) of the target grid that the source's footprint covers, two cells wider on
+    each side for the interpolation kernels (the whole grid when the footprint cannot be expressed in ``sr``; None
+    when the source reaches no cell), and whether the footprint is narrower than one target cell."""
+    if not all(math.isfinite(v) for v in bbox):  # an extent that overflowed: no cell has coordinates to warp to
+        return None, False
+    try:
+        fx0, fy0, fx1, fy1 = transform_bbox(raster.bbox, raster.sr, sr)
+    except InvalidParameter:
+        return (0, 0, width, height), False
+    if fx0 > fx1:  # across the antimeridian: bound the rows only
+        fx0, fx1 = bbox[0], bbox[2]
+    res_x, res_y = (bbox[2] - bbox[0]) / width, (bbox[3] - bbox[1]) / height
+    col0 = max(0, math.floor((fx0 - bbox[0]) / res_x) - 2)
+    col1 = min(width, math.ceil((fx1 - bbox[0]) / res_x) + 2)
+    row0 = max(0, math.floor((bbox[3] - fy1) / res_y) - 2)
+    row1 = min(height, math.ceil((bbox[3] - fy0) / res_y) + 2)
+    if col0 >= col1 or row0 >= row1:
+        return None, False
+    return (col0, row0, col1, row1), fx1 - fx0 < res_x or fy1 - fy0 < res_y
+
+
+def _sample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The source cell under each target cell's centre (nearest neighbour) and its validity."""
+    xs = bbox[0] + (np.arange(width) + 0.5) * (bbox[2] - bbox[0]) / width
+    ys = bbox[3] - (np.arange(height) + 0.5) * (bbox[3] - bbox[1]) / height
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    with np.errstate(invalid="ignore", over="ignore"):
+        src_x, src_y = Transformer.from_crs(sr.crs, raster.sr.crs, always_xy=True).transform(grid_x, grid_y,
+                                                                                            errcheck=False)
+        x0, y0, x1, y1 = raster.bbox
+        cols = np.floor((np.asarray(src_x) - x0) / (x1 - x0) * raster.width)
+        rows = np.floor((y1 - np.asarray(src_y)) / (y1 - y0) * raster.height)
+    inside = np.isfinite(cols) & np.isfinite(rows) & (cols >= 0) & (cols < raster.width) & (rows >= 0) \
+        & (rows < raster.height)
+    col, row = cols[inside].astype(np.intp), rows[inside].astype(np.intp)
+    values = np.zeros((raster.band_count, height, width), dtype=raster.data.dtype)
+    values[:, inside] = raster.data[:, row, col]
+    valid = np.zeros((height, width), dtype=bool)
+    valid[inside] = raster.mask[row, col]
+    return values, valid
+
+
+def _warp(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int,
+          resampling: Resampling) -> tuple[np.ndarray, np.ndarray]:
+    """The values (in the raster's type) and validity of ``raster`` warped onto one grid."""
     # Floats warp in their own precision; integers go through float64 (exact for every type up to 32 bits) so that
     # NaN can mark what is invalid.
     work = raster.data.dtype if raster.data.dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -109,10 +180,8 @@ def resample(raster: Raster, bbox: BBox, sr: SpatialRef, width: int, height: int
     dtype = raster.data.dtype
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype.name)
-        out = np.clip(np.rint(target), info.min, info.max).astype(dtype)
-    else:
-        out = target.astype(dtype, copy=False)
-    return Raster(out, mask, bbox, sr, raster.pixel_type, raster.band_names)
+        return np.clip(np.rint(target), info.min, info.max).astype(dtype), mask
+    return target.astype(dtype, copy=False), mask
 
 
 def band_statistics(raster: Raster) -> list[BandStats]:
