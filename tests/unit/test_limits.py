@@ -136,44 +136,49 @@ def test_fetch_for_absurd_extents_is_immediate_and_bounded() -> None:
     assert time.monotonic() - start < 0.5
 
 
+@pytest.mark.parametrize("params", [
+    {"bbox": "-1e308,40,1e308,50"},
+    {"bbox": "1e15,1e15,1e16,1e16", "bboxSR": "3857", "imageSR": "3857", "size": "48,64"},
+    {"bbox": "-1e16,-1e16,1e16,1e16", "bboxSR": "3857", "imageSR": "3857", "size": "2000,2000"},
+])
+def test_absurd_extents_are_refused_by_the_planner_at_once(params: dict[str, str]) -> None:
+    start = time.monotonic()
+    with pytest.raises(InvalidParameter, match="bbox"):
+        plan_export_image(Params({**params, "format": "lerc"}), context())
+    assert time.monotonic() - start < 0.5
+
+
 def test_an_extent_that_overflows_is_fetched_as_one_cell_and_warped_to_nothing() -> None:
-    # 2e308 overflows to inf: the fetch was a ValueError (a 500) in the grid snapping; now the coarsest fetch.
+    # 2e308 overflows to inf: the fetch was a ValueError (a 500) in the grid snapping; now the coarsest fetch.  (The
+    # planner refuses such a box first; the fetch and the warp stay bounded on their own.)
     ctx = context()
     start = time.monotonic()
-    plan = plan_export_image(Params({"bbox": "-1e308,40,1e308,50", "format": "lerc"}), ctx)
-    assert plan.fetch is not None and (plan.fetch.width, plan.fetch.height) == (1, 1)
-    source = Raster(np.ones((1, 1, 1), np.float32), np.ones((1, 1), bool), plan.fetch.bbox, DEM.sr, "F32")
-    out = resample(source, plan.extent, plan.sr, plan.width, plan.height)
+    target = (-1e308, 40.0, 1e308, 50.0)
+    fetch = fetch_for(ctx, ctx.rasters[0], target, DEM.sr, 400, 400, None, 10_000)
+    assert fetch is not None and fetch.width * fetch.height <= 10_000
+    source = Raster(np.ones((1, fetch.height, fetch.width), np.float32), np.ones((fetch.height, fetch.width), bool),
+                    fetch.bbox, DEM.sr, "F32")
+    out = resample(source, target, DEM.sr, 400, 400)
     assert not out.mask.any() and time.monotonic() - start < 0.5
+
+
+def _dem_source() -> Raster:
+    return Raster(np.ones((1, 50, 50), np.float32), np.ones((50, 50), bool), (0.0, 40.0, 10.0, 50.0), DEM.sr, "F32")
 
 
 def test_warping_to_an_extent_beyond_the_projection_is_immediate() -> None:
     # exportImage?bbox=1e15,1e15,1e16,1e16&bboxSR=3857&imageSR=3857: GDAL took minutes on this grid (129 s to 535 s).
-    ctx = context()
-    plan = plan_export_image(Params({"bbox": "1e15,1e15,1e16,1e16", "bboxSR": "3857", "imageSR": "3857",
-                                     "size": "48,64", "format": "lerc"}), ctx)
-    assert plan.fetch is not None
-    fetch = plan.fetch
-    source = Raster(np.ones((1, fetch.height, fetch.width), np.float32), np.ones((fetch.height, fetch.width), bool),
-                    fetch.bbox, DEM.sr, "F32")
     start = time.monotonic()
-    out = resample(source, plan.extent, plan.sr, plan.width, plan.height, plan.resampling)
+    out = resample(_dem_source(), (1e15, 1e15, 1e16, 1e16), resolve_sr(3857, "sr"), 48, 64, Resampling.nearest)
     assert time.monotonic() - start < 1.0
     assert out.data.shape == (1, 64, 48) and not out.mask.any()
 
 
-@pytest.mark.parametrize("size", ["48,64", "4,4", "2000,2000"])
-def test_a_source_within_one_cell_of_an_absurd_grid_is_looked_up_at_once(size: str) -> None:
+@pytest.mark.parametrize("size", [(48, 64), (4, 4), (2000, 2000)])
+def test_a_source_within_one_cell_of_an_absurd_grid_is_looked_up_at_once(size: tuple[int, int]) -> None:
     # bbox=-1e16,-1e16,1e16,1e16 in Web Mercator: even the few cells around the source took GDAL 12 s.
-    ctx = context()
-    plan = plan_export_image(Params({"bbox": "-1e16,-1e16,1e16,1e16", "bboxSR": "3857", "imageSR": "3857",
-                                     "size": size, "format": "lerc"}), ctx)
-    assert plan.fetch is not None
-    fetch = plan.fetch
-    source = Raster(np.ones((1, fetch.height, fetch.width), np.float32), np.ones((fetch.height, fetch.width), bool),
-                    fetch.bbox, DEM.sr, "F32")
     start = time.monotonic()
-    out = resample(source, plan.extent, plan.sr, plan.width, plan.height, plan.resampling)
+    out = resample(_dem_source(), (-1e16, -1e16, 1e16, 1e16), resolve_sr(3857, "sr"), *size, Resampling.nearest)
     assert time.monotonic() - start < 1.0 and out.mask.sum() <= 1
 
 
