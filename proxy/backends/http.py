@@ -43,6 +43,7 @@ MAX_BODY = 512 * 1024 * 1024  # bytes of a backend answer, as sent and once deco
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "arcbridge"
+FORM_TYPE = "application/x-www-form-urlencoded"
 INLINE_INFLATE = 64 * 1024  # compressed bytes inflated on the event loop; larger bodies go to a thread
 INLINE_OUTPUT = 1024 * 1024  # … and at most this many inflated bytes there (a small bomb must not stall the loop)
 # Pooled connections idle longer than this are closed.  Short enough that a burst does not leave the backend's
@@ -213,12 +214,20 @@ class BackendClient:
 
     async def get(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
         """GET the backend with ``params``; network failures become 502, timeouts 504."""
-        url = _merge(self._base, self._base.plain_prefix, params)
+        return await self._request(_merge(self._base, self._base.plain_prefix, params), None)
+
+    async def post_form(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
+        """POST ``params`` as an urlencoded form to the backend URL (its own query kept in the URL): the KVP request
+        of the OGC services, for requests too long for a URL."""
+        pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+        return await self._request(_merge(self._base, self._base.plain_prefix, []), urlencode(pairs).encode())
+
+    async def _request(self, url: str, form: bytes | None) -> Response:
         if self._on_request is not None:
             self._on_request()
         deadline = asyncio.get_running_loop().time() + self.settings.timeout
         try:
-            return await self._follow(url, deadline)
+            return await self._follow(url, deadline, form)
         except TimeoutError:
             log.warning("backend timeout after %ss: %s", self.settings.timeout, url)
             raise BackendTimeout(f"The backend did not answer within {self.settings.timeout:g} s.") from None
@@ -233,10 +242,11 @@ class BackendClient:
             raise BackendError("The backend server could not be reached or broke the connection.",
                                [type(exc).__name__]) from None
 
-    async def _follow(self, url: str, deadline: float) -> Response:
+    async def _follow(self, url: str, deadline: float, form: bytes | None = None) -> Response:
         target = URL(url, encoded=True)  # already quoted by _merge: sent as it is
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body = await self._fetch(target, deadline)
+            # A form is posted again after a redirect: its parameters cannot move into the URL (they are too long).
+            status, headers, body = await self._fetch(target, deadline, form)
             location = headers.get("Location")
             if status in REDIRECTS and location:
                 target = _redirect(target, location)
@@ -248,7 +258,8 @@ class BackendClient:
             return Response(status, headers.get("Content-Type", ""), body, url)
         raise BackendError("The backend redirected too many times.")
 
-    async def _fetch(self, target: URL, deadline: float) -> tuple[int, CIMultiDictProxy[str], bytes]:
+    async def _fetch(self, target: URL, deadline: float,
+                     form: bytes | None = None) -> tuple[int, CIMultiDictProxy[str], bytes]:
         route = self._route(target.scheme, target.host or "", target.port)
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
@@ -256,8 +267,10 @@ class BackendClient:
         # One deadline for the whole request, redirects included: queueing for a connection, connecting, reading.
         timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=self.settings.connect_timeout)
         session = self._session or self._open()
-        async with session.get(target, headers=route.headers, allow_redirects=False, timeout=timeout,
-                               proxy=route.proxy, proxy_headers=route.proxy_headers, ssl=route.tls) as answer:
+        headers = route.headers if form is None else {**route.headers, "Content-Type": FORM_TYPE}
+        async with session.request("GET" if form is None else "POST", target, data=form, headers=headers,
+                                   allow_redirects=False, timeout=timeout, proxy=route.proxy,
+                                   proxy_headers=route.proxy_headers, ssl=route.tls) as answer:
             return answer.status, answer.headers, await _read(answer)
 
 

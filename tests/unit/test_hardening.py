@@ -9,7 +9,8 @@ from translators.arcgis.layer_selection import _time_options
 from translators.arcgis.view import adjust_aspect, checked_extent, extent_for_scale, parse_bbox
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter
-from translators.ogc.getmap import MAX_GETMAP_URL, check_url_length
+from translators.ogc.flavors import FLAVORS
+from translators.ogc.getmap import MAX_GETMAP_FORM, MAX_GETMAP_URL, getmap_by_post
 from translators.params import MAX_JSON_DEPTH, json_depth, parse_json
 
 
@@ -76,7 +77,14 @@ def test_time_offsets_beyond_the_calendar_are_refused(options: dict[str, object]
         _time_options(options, "layerTimeOptions")
 
 
-def test_getmap_urls_longer_than_the_backend_reads_are_refused() -> None:
-    check_url_length("http://backend/ows", {"FILTER": "x" * (MAX_GETMAP_URL - 100)})
+def test_getmap_urls_longer_than_the_backend_reads_are_posted_or_refused() -> None:
+    generic, mapserver = FLAVORS["generic"], FLAVORS["mapserver"]
+    short = {"FILTER": "x" * (MAX_GETMAP_URL - 100)}
+    long = {"FILTER": "<" * (MAX_GETMAP_URL // 2)}  # encoded, three times longer
+    assert not getmap_by_post("http://backend/ows", short, generic)
+    assert not getmap_by_post("http://backend/ows", short, mapserver)
+    assert getmap_by_post("http://backend/ows", long, mapserver)  # MapServer takes the KVP as a POSTed form
     with pytest.raises(InvalidParameter, match="layerDefs"):
-        check_url_length("http://backend/ows", {"FILTER": "<" * (MAX_GETMAP_URL // 2)})  # encoded, three times longer
+        getmap_by_post("http://backend/ows", long, generic)
+    with pytest.raises(InvalidParameter, match="by POST"):
+        getmap_by_post("http://backend/ows", {"FILTER": "<" * MAX_GETMAP_FORM}, mapserver)

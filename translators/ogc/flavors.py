@@ -38,6 +38,7 @@ class Flavor:
     # own): MapServer 8 resamples such an axis-swapped request, 1.1.1 (x/y) draws the same pixels without it.
     yx_getmap_version: str | None
     dpi_range: tuple[float, float]  # the resolutions it draws (MapServer answers others with an HTML page)
+    getmap_post: bool  # does it take a GetMap's KVP as a POSTed form (for filters too long for a URL)?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -66,6 +67,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         dpi_parameter="MAP_RESOLUTION",
         dpi_format="{:g}",
         dpi_range=(10.0, 1000.0),  # MapServer 8 refuses MAP_RESOLUTION outside it with an HTML error page
+        getmap_post=True,  # checked: MapServer 8 and QGIS Server 3.22 read a 300 kB form
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=True,
@@ -82,6 +84,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         dpi_parameter="DPI",
         dpi_format="{:g}",
         dpi_range=(1.0, 2400.0),
+        getmap_post=True,
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,
@@ -98,6 +101,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         dpi_parameter="FORMAT_OPTIONS",
         dpi_format="dpi:{:g}",
         dpi_range=(1.0, 2400.0),
+        getmap_post=False,  # not checked here
         rotation_parameter="ANGLE",
         rotation_sign=-1.0,
         wcs_band_subsetting=False,
@@ -113,6 +117,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         dpi_parameter=None,
         dpi_format="{:g}",
         dpi_range=(1.0, 2400.0),
+        getmap_post=False,
         rotation_parameter=None,
         rotation_sign=1.0,
         wcs_band_subsetting=False,

@@ -15,6 +15,7 @@ from translators.timeutil import TimeRange, iso
 
 BBox = tuple[float, float, float, float]
 MAX_GETMAP_URL = 8000
+MAX_GETMAP_FORM = 1024 * 1024  # nginx's default client_max_body_size, in front of most FastCGI map servers
 """The longest GetMap URL sent: nginx and Apache refuse request lines beyond 8 kB (the test backends answer 414
 from 8,150 bytes of query on), and GetMap goes by GET (the backend client has no POST), so longer is a 400."""
 
@@ -86,13 +87,27 @@ def getmap_params(query: MapQuery, version: str, flavor: Flavor) -> dict[str, st
     return params
 
 
-def check_url_length(base_url: str, params: Mapping[str, str]) -> None:
-    """Refuse a GetMap whose URL would be longer than :data:`MAX_GETMAP_URL` (an upper estimate of the encoding).
+def url_length(base_url: str, params: Mapping[str, str]) -> int:
+    """An upper estimate of the length of a GET URL with ``params``."""
+    return len(base_url) + sum(len(quote(k)) + len(quote(v, safe=",:/")) + 2 for k, v in params.items())
 
-    Only the filters grow without bound (a 20,000-value ``IN`` list), so the refusal names ``layerDefs`` with the
-    limit, rather than the backend answering 414 and the client seeing a 502."""
-    length = len(base_url) + sum(len(quote(k)) + len(quote(v, safe=",:/")) + 2 for k, v in params.items())
-    if length > MAX_GETMAP_URL:
-        raise UnsupportedParameter("layerDefs", f"the definition expressions make a backend request of {length} "
-                                   f"bytes, more than the {MAX_GETMAP_URL} the backend accepts; shorten them (e.g. "
-                                   "a range instead of a long IN list)")
+
+def form_length(params: Mapping[str, str]) -> int:
+    """An upper estimate of the size of ``params`` as an urlencoded form body."""
+    return sum(len(quote(k)) + len(quote(v)) + 2 for k, v in params.items())
+
+
+def getmap_by_post(base_url: str, params: Mapping[str, str], flavor: Flavor) -> bool:
+    """Whether a GetMap goes by POST (a form): when its URL would be longer than :data:`MAX_GETMAP_URL` (only the
+    filters grow without bound, e.g. a long ``IN`` list) and the backend takes KVP requests by POST.  A request
+    too long for either is refused with a 400 naming ``layerDefs`` and the limit, rather than the backend answering
+    414 or 413 and the client seeing a 502."""
+    length = url_length(base_url, params)
+    if length <= MAX_GETMAP_URL:
+        return False
+    if flavor.getmap_post and form_length(params) <= MAX_GETMAP_FORM:
+        return True
+    limit = f"{MAX_GETMAP_FORM:,} bytes by POST" if flavor.getmap_post else f"{MAX_GETMAP_URL} bytes"
+    raise UnsupportedParameter("layerDefs", f"the definition expressions make a backend request of {length} bytes, "
+                               f"more than the {limit} the backend accepts; shorten them (e.g. a range instead of a "
+                               "long IN list)")
