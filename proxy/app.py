@@ -13,12 +13,12 @@ from aiohttp import web
 from aiohttp.http import HttpProcessingError
 from multidict import MultiDictProxy
 
-from proxy import heap, routes
+from proxy import heap, protocol, routes
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
 from proxy.handlers import catalog, imageserver, mapserver  # noqa: F401  (they register their operations)
 from proxy.outputs import OutputStore
-from proxy.respond import callback_name, error_response
+from proxy.respond import callback_name, error_for_status, error_response
 from proxy.services import Registry
 from proxy.settings import Settings
 from translators.errors import (
@@ -26,7 +26,6 @@ from translators.errors import (
     Forbidden,
     HeadersTooLarge,
     InvalidParameter,
-    MethodNotAllowed,
     NotFound,
     UriTooLong,
 )
@@ -147,15 +146,7 @@ def _oversized(request: web.Request) -> ArcGISError | None:
 
 def _http_error(exc: web.HTTPException) -> ArcGISError:
     """The ArcGIS error for what aiohttp refused before or outside a handler."""
-    if exc.status == 404:
-        return NotFound()
-    if exc.status == 405:
-        return MethodNotAllowed()
-    if exc.status == 413:
-        return InvalidParameter("body", "the request body is too large")
-    if 400 <= exc.status < 500:
-        return InvalidParameter("request", exc.reason)
-    return ArcGISError()
+    return error_for_status(exc.status, exc.reason)
 
 
 def conditional(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -319,6 +310,7 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
+    protocol.install()
     app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES, handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
     app[CACHE] = Cache(settings.cache)

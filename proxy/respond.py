@@ -5,11 +5,19 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from translators.errors import ArcGISError, InvalidParameter
+from translators.errors import (
+    ArcGISError,
+    HeadersTooLarge,
+    InvalidParameter,
+    MethodNotAllowed,
+    NotFound,
+    UriTooLong,
+)
 from translators.params import Params
 
 _CALLBACK_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
@@ -62,3 +70,16 @@ def respond(data: Any, params: Params, title: str, default: str = "html", extra_
 def error_response(error: ArcGISError, params: Params | None) -> web.Response:
     """ArcGIS error JSON with the error's HTTP status (also for f=image and f=html requests)."""
     return json_response(error.to_json(), params or Params({}), status=error.status)
+
+
+def error_for_status(status: int, reason: str) -> ArcGISError:
+    """The ArcGIS error of an HTTP status that aiohttp answered by itself."""
+    by_status: dict[int, Callable[[], ArcGISError]] = {
+        404: NotFound, 405: MethodNotAllowed, 414: UriTooLong, 431: HeadersTooLarge,
+        413: lambda: InvalidParameter("body", "the request body is too large"),
+    }
+    if status in by_status:
+        return by_status[status]()
+    if 400 <= status < 500:
+        return InvalidParameter("request", reason)
+    return ArcGISError()
