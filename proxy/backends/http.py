@@ -293,9 +293,11 @@ def _too_large(limit: int, inflated: bool = False) -> BackendError:
 async def _read(answer: aiohttp.ClientResponse) -> bytes:
     """The body as sent, read chunk by chunk and refused (the connection dropped) past ``MAX_BODY``."""
     limit = MAX_BODY
-    if answer.content_length is not None and answer.content_length > limit:
-        answer.close()
-        raise _too_large(limit)
+    if answer.content_length is not None:
+        if answer.content_length > limit:
+            answer.close()
+            raise _too_large(limit)
+        return await answer.read()  # bounded by its announced length: one read, the miss path's common case
     chunks: list[bytes] = []
     size = 0
     async for chunk in answer.content.iter_any():
