@@ -16,21 +16,17 @@ from pathlib import Path
 
 import yaml
 
+from tests.backends.mapproxy import config as mapproxy_config
+
 LAYERS = "rgb,regions,cities"  # bottom first, as the gateway's GetMap for the benchmark's service lists them
 READY = "/service?SERVICE=WMS&REQUEST=GetCapabilities"
 
 
 def config(upstream: str) -> dict[str, object]:
-    """MapProxy's configuration: the backend's picture as one uncached layer."""
-    srs = ["EPSG:4326", "EPSG:3857"]
-    return {
-        "services": {"wms": {"versions": ["1.1.1", "1.3.0"], "srs": srs, "image_formats": ["image/png", "image/jpeg"],
-                             "md": {"title": "arcbridge benchmark reference"}}},
-        "layers": [{"name": "world", "title": "world", "sources": ["backend"]}],
-        "sources": {"backend": {"type": "wms", "supported_srs": srs, "wms_opts": {"version": "1.1.1"},
-                                "req": {"url": upstream, "layers": LAYERS, "transparent": False}}},
-        "globals": {"image": {"paletted": False, "resampling_method": "nearest"}},
-    }
+    """MapProxy's configuration: the backend's picture as one uncached layer, asked in WMS 1.1.1 (MapServer's fast
+    dialect for EPSG:4326, as the gateway asks it)."""
+    return mapproxy_config(upstream, {"world": LAYERS}, transparent=False, source_version="1.1.1",
+                           title="arcbridge benchmark reference")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -30,16 +31,19 @@ _SERVE = ("import sys; from mapproxy.wsgiapp import make_wsgi_app; from werkzeug
           "run_simple('127.0.0.1', int(sys.argv[2]), make_wsgi_app(sys.argv[1]), threaded=True)")
 
 
-def config(upstream: str) -> dict[str, object]:
-    """The MapProxy configuration: one layer per MapServer layer, each drawn by that layer alone."""
+def config(upstream: str, layers: Mapping[str, str] | None = None, *, transparent: bool = True,
+           source_version: str = "1.3.0", title: str = "arcbridge test MapProxy") -> dict[str, object]:
+    """A MapProxy configuration over ``upstream``, uncached: each published layer (by default one per test layer) is
+    drawn by one GetMap of its upstream ``LAYERS`` (``layers`` maps the published names to them)."""
     srs = ["EPSG:4326", "EPSG:3857"]
+    layers = {name: name for name in LAYERS} if layers is None else layers
     return {
         "services": {"wms": {"versions": ["1.1.1", "1.3.0"], "srs": srs, "image_formats": ["image/png", "image/jpeg"],
-                             "md": {"title": "arcbridge test MapProxy", "abstract": "generic WMS"}}},
-        "layers": [{"name": name, "title": name, "sources": [f"ms_{name}"]} for name in LAYERS],
-        "sources": {f"ms_{name}": {"type": "wms", "supported_srs": srs, "wms_opts": {"version": "1.3.0"},
-                                   "req": {"url": upstream, "layers": name, "transparent": True}}
-                    for name in LAYERS},
+                             "md": {"title": title, "abstract": "generic WMS"}}},
+        "layers": [{"name": name, "title": name, "sources": [f"src_{name}"]} for name in layers],
+        "sources": {f"src_{name}": {"type": "wms", "supported_srs": srs, "wms_opts": {"version": source_version},
+                                    "req": {"url": upstream, "layers": upstream_layers, "transparent": transparent}}
+                    for name, upstream_layers in layers.items()},
         "globals": {"image": {"paletted": False, "resampling_method": "nearest"}},
     }
 
