@@ -144,11 +144,23 @@ def test_dpi_outside_what_mapserver_draws_is_400(gateway: Gateway, dpi: str) -> 
     assert_error(reply, 400, "dpi", "10 and 1000")
 
 
-@pytest.mark.parametrize(("service", "dpi"), [("ms/World", "10"), ("ms/World", "1000"), ("qgis/World", "1"),
-                                              ("qgis/World", "2400")])
-def test_dpi_within_the_backends_range_draws(gateway: Gateway, service: str, dpi: str) -> None:
-    reply = fetch(gateway.services_url(service) + "/export", {**BOX, "f": "image", "format": "png", "dpi": dpi})
+@pytest.mark.parametrize(("backend", "dpi", "vendor"), [("mapserver", "10", "MAP_RESOLUTION"),
+                                                        ("mapserver", "1000", "MAP_RESOLUTION"),
+                                                        ("qgis", "1", "DPI"), ("qgis", "2400", "DPI")])
+def test_dpi_within_the_backends_range_draws(request: pytest.FixtureRequest, gateway: Gateway, backend: str, dpi: str,
+                                             vendor: str) -> None:
+    service = "ms/World" if backend == "mapserver" else "qgis/World"
+    box = "-20,30,40,60"  # the image's 2:1 shape: the extent is drawn as asked
+    reply = fetch(gateway.services_url(service) + "/export",
+                  {"bbox": box, "size": "200,100", "f": "image", "format": "png", "dpi": dpi})
     assert reply.status == 200 and reply.content_type == "image/png", reply.body[:300]
+    # The backend's own picture at that resolution (symbols and outlines scale with it).
+    own = fetch(request.getfixturevalue(backend).url, {
+        "SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": "rgb,regions,cities", "STYLES": "",
+        "SRS": "EPSG:4326", "BBOX": box, "WIDTH": "200", "HEIGHT": "100", "FORMAT": "image/png",
+        "TRANSPARENT": "FALSE", vendor: dpi})
+    assert own.status == 200 and own.content_type == "image/png", own.body[:300]
+    assert np.array_equal(rgba(reply.body)[..., :3], rgba(own.body)[..., :3])
 
 
 @pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
@@ -233,14 +245,26 @@ def test_images_one_pixel_thin_are_rotated_locally(gateway: Gateway, size: str) 
     reply = fetch(gateway.services_url("ms/World") + "/export",
                   {"bbox": "-20,30,40,70", "size": size, "rotation": "30", "f": "image", "format": "png"})
     assert reply.status == 200 and reply.content_type == "image/png", reply.body[:300]
+    width, height = (int(v) for v in size.split(","))
+    assert rgba(reply.body).shape == (height, width, 4)
 
 
 @pytest.mark.parametrize("params", [{"time": "1546300800000"},  # 2019: before every layer's extent
                                     {"time": "1577836800000,1601510400000", "layerTimeOptions":
                                      '{"0": {"timeOffset": 1, "timeOffsetUnits": "esriTimeUnitsYears"}}'}])
 def test_a_time_outside_a_layers_extent_leaves_the_layer_out(gateway: Gateway, params: dict[str, str]) -> None:
-    reply = fetch(gateway.services_url("ms/Time") + "/export", {**BOX, "f": "image", "format": "png32", **params})
+    url = gateway.services_url("ms/Time") + "/export"
+    base = {**BOX, "f": "image", "format": "png32", "transparent": "true"}
+    reply = fetch(url, {**base, **params})
     assert reply.status == 200 and reply.content_type == "image/png", reply.body[:300]
+    # The same as drawing only the layers whose (offset) time falls in their extent: none in 2019, only
+    # temperature (id 1) when events (id 0) are offset by a year.
+    if "layerTimeOptions" in params:
+        expected = rgba(fetch(url, {**base, "time": params["time"], "layers": "show:1"}).body)
+        assert expected[..., 3].any()
+    else:
+        expected = np.zeros_like(rgba(reply.body))
+    assert np.array_equal(rgba(reply.body), expected)
 
 
 def test_a_filter_on_a_field_the_layer_lacks_is_400(gateway: Gateway) -> None:
