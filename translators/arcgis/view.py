@@ -134,7 +134,8 @@ def requested_size(params: Params, max_width: int, max_height: int) -> tuple[int
 
 def parse_dpi(params: Params) -> float:
     """``dpi`` (default 96), between 1 and 2400."""
-    dpi = parse_float(params.get("dpi") or "96", "dpi")
+    text = params.get("dpi")
+    dpi = parse_float(text, "dpi") if text is not None else DEFAULT_DPI
     if not 1 <= dpi <= 2400:
         raise InvalidParameter("dpi", "must be between 1 and 2400")
     return dpi
