@@ -109,12 +109,17 @@ _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.\-~,:/]*")
 
 def _merge(base: _Base, prefix: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
-    names = {k.upper() for k, _ in pairs}
+    names = {k.upper() for k, _ in pairs} if base.existing_names else set()
     if base.existing_names & names:
         existing = urlencode([(k, v) for k, v in base.existing if k.upper() not in names], quote_via=quote)
     else:
         existing = base.own_query
-    ours = "&".join(f"{_quote(k, _PLAIN_NAME, '')}={_quote(v, _PLAIN_VALUE, ',:/')}" for k, v in pairs)
+    # One look at all names and all values first (strings of plain characters joined are plain, and one that is not
+    # shows in the join): most requests, numbers, names and boxes, have nothing to escape.
+    if _PLAIN_NAME.fullmatch("".join(k for k, _ in pairs)) and _PLAIN_VALUE.fullmatch("".join(v for _, v in pairs)):
+        ours = "&".join(f"{k}={v}" for k, v in pairs)
+    else:
+        ours = "&".join(f"{_quote(k, _PLAIN_NAME, '')}={_quote(v, _PLAIN_VALUE, ',:/')}" for k, v in pairs)
     query = f"{existing}&{ours}" if existing and ours else existing or ours
     return f"{prefix}?{query}" if query else prefix
 

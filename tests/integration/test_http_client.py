@@ -70,6 +70,9 @@ def client(url: str, **kw: object) -> BackendClient:
     ("http://h:81", {"BBOX": "1,2,3,4", "CRS": "EPSG:4326"}, "http://h:81/?BBOX=1,2,3,4&CRS=EPSG:4326"),
     ("http://h/ows", [("LAYERS", "a b&c"), ("STYLES", "")], "http://h/ows?LAYERS=a%20b%26c&STYLES="),
     ("http://h/ows", {}, "http://h/ows"),
+    # A name to escape among plain values, and "=" in a value: escaped although every other pair is plain.
+    ("http://h/ows", [("DIM X", "1"), ("A", "2")], "http://h/ows?DIM%20X=1&A=2"),
+    ("http://h/ows", [("A", "1"), ("FILTER", "x=1")], "http://h/ows?A=1&FILTER=x%3D1"),
 ])
 def test_build_url_merges_the_backend_query(base: str, params: dict[str, str], expected: str) -> None:
     assert build_url(base, params) == expected

@@ -102,6 +102,9 @@ def getmap_by_post(base_url: str, params: Mapping[str, str], flavor: Flavor) -> 
     filters grow without bound, e.g. a long ``IN`` list) and the backend takes KVP requests by POST.  A request
     too long for either is refused with a 400 naming ``layerDefs`` and the limit, rather than the backend answering
     414 or 413 and the client seeing a 502."""
+    # Percent-encoding at most triples a character: a request within the limit even so needs no quoting to know it.
+    if len(base_url) + sum(3 * (len(k) + len(v)) + 2 for k, v in params.items()) <= MAX_GETMAP_URL:
+        return False
     length = url_length(base_url, params)
     if length <= MAX_GETMAP_URL:
         return False
