@@ -13,6 +13,7 @@ from proxy.cache import Cache, Entry, cache_key
 from proxy.executor import RunCpu
 from proxy.settings import BackendSettings
 from translators.errors import ArcGISError, BackendError
+from translators.ogc.getfeatureinfo import InfoQuery, feature_info_params
 from translators.ogc.getmap import MapQuery, getmap_by_post, getmap_params
 from translators.ogc.wfs import FeatureFields, describe_feature_type_params, feature_fields
 from translators.ogc.wms import WmsCapabilities, parse_capabilities
@@ -77,6 +78,21 @@ class WmsBackend(OgcBackend):
             return check_image(await send(params), query.mime), query.mime
 
         return await self.cached("map", params, produce)
+
+    async def feature_info(self, query: InfoQuery) -> bytes:
+        """One GetFeatureInfo through the cache: the backend's answer, refused when it is an exception report."""
+        caps = await self.capabilities()
+        version = self.flavor.getmap_version(caps.version, query.map.sr, query.map.crs_code)
+        params = feature_info_params(query, version, self.flavor)
+        send = self.client.post_form if getmap_by_post(self.settings.url, params, self.flavor) else self.client.get
+
+        async def produce() -> tuple[bytes, str]:
+            response = await send(params)
+            check_answer(response, "GetFeatureInfo")
+            return response.body, response.content_type
+
+        entry, _, _ = await self.cached("info", params, produce)
+        return entry.body
 
     async def layer_fields(self, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """The attribute fields of the named WMS layers that the server's WFS describes (DescribeFeatureType of the

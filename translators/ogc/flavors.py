@@ -39,6 +39,13 @@ class Flavor:
     yx_getmap_version: str | None
     dpi_range: tuple[float, float]  # the resolutions it draws (MapServer answers others with an HTML page)
     getmap_post: bool  # does it take a GetMap's KVP as a POSTed form (for filters too long for a URL)?
+    # GetFeatureInfo (identify).  The INFO_FORMAT asked for: MapServer 8's JSON carries no raster values and takes one
+    # layer a request, its GML (msGMLOutput) carries both and several layers; QGIS' JSON carries both.
+    gfi_format: str = "application/vnd.ogc.gml"
+    gfi_single_layer: bool = False  # one QUERY_LAYERS entry a request?
+    gfi_tolerance_parameters: tuple[str, ...] = ()  # vendor parameters taking the identify tolerance in pixels
+    gfi_vendor_params: tuple[tuple[str, str], ...] = ()  # always sent with a GetFeatureInfo
+    gfi_filters: bool = False  # does GetFeatureInfo honour the filter_dialect's parameter?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -76,6 +83,10 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         fix_group_extents=False,
         supports_raster_time=True,
         yx_getmap_version="1.1.1",
+        gfi_format="application/vnd.ogc.gml",  # JSON: no raster values, one layer a request
+        gfi_single_layer=False,
+        gfi_tolerance_parameters=(),  # only the mapfile's TOLERANCE: no request parameter
+        gfi_filters=False,  # FILTER is read by GetMap only
     ),
     Flavor(
         name="qgis",
@@ -93,6 +104,12 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         fix_group_extents=True,  # QGIS Server 3.22 publishes wrong group boxes
         supports_raster_time=False,
         yx_getmap_version=None,
+        gfi_format="application/json",
+        gfi_single_layer=False,
+        # Its default point tolerance is tiny (a point 4 px off is missed): always sent.
+        gfi_tolerance_parameters=("FI_POINT_TOLERANCE", "FI_LINE_TOLERANCE", "FI_POLYGON_TOLERANCE"),
+        gfi_vendor_params=(("WITH_GEOMETRY", "TRUE"),),
+        gfi_filters=True,
     ),
     Flavor(
         name="geoserver",
@@ -110,6 +127,9 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         fix_group_extents=False,
         supports_raster_time=True,
         yx_getmap_version=None,
+        gfi_format="application/json",  # documented, not checked here
+        gfi_tolerance_parameters=("BUFFER",),
+        gfi_filters=True,  # CQL_FILTER applies to GetFeatureInfo too
     ),
     Flavor(
         name="generic",

@@ -1,0 +1,372 @@
+"""MapServer ``identify``: ArcGIS parameters → an :class:`IdentifyPlan` of GetFeatureInfo requests; their answers →
+the ArcGIS ``results``.
+
+The click is asked about over a window of ``2t+1`` pixels of the client's own map grid (``mapExtent`` and
+``imageDisplay``, ``t`` = ``tolerance``), with the client's dpi, so the backend applies its scale ranges and pixel
+tolerances as in the map the user clicked.  Layers are grouped as export groups them (one request per time), or one
+a request where the flavour asks so.  Results come top layer first; ``top`` keeps the first layer with hits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from translators.arcgis.identify_geometry import Geometry, parse_geometry, parse_geometry_type, to_esri
+from translators.arcgis.layer_fields import LayerFields
+from translators.arcgis.layer_selection import (
+    Clauses,
+    LayerSelection,
+    is_empty_json,
+    parse_dynamic_layers,
+    parse_layer_defs,
+    parse_layer_time_options,
+)
+from translators.arcgis.layers import LayerTree, MapLayer
+from translators.arcgis.map_context import ServiceContext
+from translators.arcgis.map_time import requested_time, time_groups
+from translators.arcgis.view import parse_bbox, sr_param
+from translators.crs import SpatialRef, best_offered, offered_code, resolve_sr, transform_bbox, transform_point
+from translators.errors import InvalidParameter, UnsupportedParameter
+from translators.filters.ast import Expr
+from translators.ogc.getfeatureinfo import InfoFeature, InfoQuery, click_window, parse_feature_info
+from translators.ogc.getmap import MapQuery
+from translators.params import Params, parse_bool, parse_float, parse_int, parse_numbers
+
+MAX_TOLERANCE = 100
+"""The largest ``tolerance`` in pixels: a window of 201² pixels is already far beyond any click."""
+PIXEL_VALUE = "Pixel Value"
+MODES = ("top", "visible", "all")
+UNSUPPORTED = {"gdbversion": "gdbVersion", "historicmoment": "historicMoment"}
+_LEGACY_DEF = re.compile(r";(?=\s*\d+\s*:)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A layer identify asks about: the map layer and the id its results carry (a dynamic layer's own id)."""
+
+    layer: MapLayer
+    result_id: int
+
+
+@dataclass(frozen=True)
+class IdentifyPlan:
+    """Everything needed to answer one identify."""
+
+    sr: SpatialRef  # of the geometry, the map extent and the answer
+    geometry: Geometry  # in ``sr``
+    mode: str  # top | visible | all
+    candidates: tuple[Candidate, ...]  # top first
+    fetch_sr: SpatialRef  # the SR the backend is asked in
+    queries: tuple[InfoQuery, ...]
+    clicks: tuple[tuple[float, float], ...]  # per query: the click, in ``fetch_sr``
+    return_geometry: bool
+    digits: int | None  # geometryPrecision
+    unformatted: bool  # returnUnformattedValues
+    filters: Mapping[str, Expr]  # layerDefs by WMS name
+
+
+def legacy_layer_defs(text: str | None) -> str | None:
+    """``layerDefs`` in the legacy ``0:expr;1:expr`` form Esri Leaflet sends, as the JSON object; JSON unchanged."""
+    if text is None or text.lstrip().startswith(("{", "[")):
+        return text
+    defs: dict[str, str] = {}
+    for part in _LEGACY_DEF.split(text):
+        layer_id, sep, where = part.partition(":")
+        if not sep or not layer_id.strip().isdigit():
+            raise InvalidParameter("layerDefs", "expected {\"<layerId>\": \"<where>\"} or <layerId>:<where>;…")
+        defs[layer_id.strip()] = where
+    return json.dumps(defs)
+
+
+def parse_tolerance(params: Params) -> int:
+    """``tolerance``: whole pixels, 0 to :data:`MAX_TOLERANCE`."""
+    text = params.get("tolerance")
+    if text is None:
+        raise InvalidParameter("tolerance", "the parameter is required")
+    value = parse_int(text, "tolerance")
+    if not 0 <= value <= MAX_TOLERANCE:
+        raise InvalidParameter("tolerance", f"must be between 0 and {MAX_TOLERANCE} pixels")
+    return value
+
+
+def parse_image_display(params: Params, dpi_range: tuple[float, float]) -> tuple[int, int, float]:
+    """``imageDisplay``: ``width,height[,dpi]`` (dpi 96 when left out)."""
+    text = params.get("imageDisplay")
+    if text is None:
+        raise InvalidParameter("imageDisplay", "the parameter is required")
+    values = parse_numbers(text, "imageDisplay", 3 if text.count(",") == 2 else 2)
+    width, height = values[0], values[1]
+    dpi = values[2] if len(values) == 3 else 96.0
+    if not (width.is_integer() and height.is_integer()) or width < 1 or height < 1 or max(width, height) > 1e5:
+        raise InvalidParameter("imageDisplay", f"width and height must be positive whole numbers, got '{text}'")
+    if not dpi_range[0] <= dpi <= dpi_range[1]:
+        raise InvalidParameter("imageDisplay", f"the dpi must be between {dpi_range[0]:g} and {dpi_range[1]:g}")
+    return int(width), int(height), dpi
+
+
+def _parse_layers(text: str | None) -> tuple[str, list[int] | None]:
+    """``layers``: ``top`` (default) | ``visible`` | ``all``, optionally ``:id1,id2``."""
+    if text is None:
+        return "top", None
+    mode, sep, rest = text.partition(":")
+    mode = mode.strip().lower()
+    if mode not in MODES:
+        raise InvalidParameter("layers", f"expected 'top', 'visible' or 'all', optionally ':<ids>', got '{text}'")
+    if not sep:
+        return mode, None
+    ids: list[int] = []
+    for part in rest.split(","):
+        if part.strip():
+            try:
+                ids.append(int(part))
+            except ValueError:
+                raise InvalidParameter("layers", f"'{part.strip()}' is not a layer id") from None
+    return mode, ids
+
+
+def _leaves_of(tree: LayerTree, layer_id: int, visible_only: bool) -> list[MapLayer]:
+    """The queryable leaves a layer stands for, top first (a group: its sub-layers, drawn by default or all)."""
+    ids = {layer_id, *tree.descendants(layer_id)}
+    if visible_only and tree.by_id[layer_id].is_group:
+        ids = tree.select(f"show:{layer_id}")
+    return [leaf for leaf in reversed(tree.drawn_leaves(ids)) if leaf.wms.queryable]
+
+
+def select_candidates(params: Params, tree: LayerTree) -> tuple[str, list[Candidate], dict[int, Expr], Clauses]:
+    """The layers to identify, top first, their result ids, and the dynamic layers' definitions."""
+    mode, ids = _parse_layers(params.get("layers"))
+    dynamic = params.get("dynamicLayers")
+    clauses = Clauses()
+    if not is_empty_json(dynamic):
+        assert dynamic is not None
+        _, defs, _, dyn_ids = parse_dynamic_layers(dynamic, tree, clauses=clauses)
+        unknown = [i for i in ids or () if i not in dyn_ids]
+        if unknown:
+            raise InvalidParameter("layers", f"dynamic layer {unknown[0]} is not in dynamicLayers")
+        chosen = [(dyn_id, map_id) for dyn_id, map_id in dyn_ids.items() if ids is None or dyn_id in ids]
+        out = [Candidate(leaf, dyn_id if not tree.by_id[map_id].is_group else leaf.id)
+               for dyn_id, map_id in chosen for leaf in _leaves_of(tree, map_id, mode != "all")]
+        return mode, _unique(out), defs, clauses
+    for layer_id in ids or ():
+        if layer_id not in tree.by_id:
+            raise InvalidParameter("layers", f"layer {layer_id} does not exist in this service")
+    if ids is None:
+        roots = sorted(tree.default_visible() if mode != "all" else set(tree.by_id))
+        leaves = [leaf for leaf in reversed(tree.drawn_leaves(set(roots))) if leaf.wms.queryable]
+    else:
+        leaves = [leaf for layer_id in ids for leaf in _leaves_of(tree, layer_id, mode != "all")]
+        leaves.sort(key=lambda leaf: -leaf.draw_rank)
+    return mode, _unique([Candidate(leaf, leaf.id) for leaf in leaves]), {}, clauses
+
+
+def _unique(candidates: list[Candidate]) -> list[Candidate]:
+    seen: set[int] = set()
+    out = []
+    for candidate in candidates:
+        if candidate.layer.id not in seen:
+            seen.add(candidate.layer.id)
+            out.append(candidate)
+    return out
+
+
+def _geometry_in(params: Params, sr: SpatialRef) -> Geometry:
+    """``geometry`` and ``geometryType``, transformed from the geometry's own SR into ``sr``."""
+    kind = parse_geometry_type(params.get("geometryType"))
+    geometry = parse_geometry(params.get("geometry"), kind)
+    if geometry.sr is None:
+        return geometry
+    own = resolve_sr(geometry.sr, "geometry")
+    if own.same_as(sr):
+        return geometry
+
+    def move(point: tuple[float, float]) -> tuple[float, float]:
+        return transform_point(point[0], point[1], own, sr)
+
+    return Geometry(kind, tuple(move(p) for p in geometry.points),
+                    tuple(tuple(move(p) for p in part) for part in geometry.parts))
+
+
+def _map_extent(params: Params, sr: SpatialRef) -> tuple[float, float, float, float]:
+    """``mapExtent`` in ``sr`` (a JSON envelope may carry its own SR)."""
+    text = params.get("mapExtent")
+    if text is None:
+        raise InvalidParameter("mapExtent", "the parameter is required")
+    box, own = parse_bbox(text, "mapExtent")
+    if own is not None:
+        own_sr = resolve_sr(own, "mapExtent")
+        if not own_sr.same_as(sr):
+            box = transform_bbox(box, own_sr, sr, parameter="mapExtent")
+    return box
+
+
+def _options(params: Params) -> tuple[bool, int | None, bool]:
+    """``returnGeometry``, ``geometryPrecision``, ``returnUnformattedValues``; the other flags are checked only:
+    ``returnFieldName`` (there are no aliases: names either way), ``returnZ``/``returnM`` (2D data) and
+    ``maxAllowableOffset`` (the features are returned as the backend has them)."""
+    return_geometry = parse_bool(params.get("returnGeometry") or "true", "returnGeometry")
+    for name in ("returnFieldName", "returnZ", "returnM"):
+        parse_bool(params.get(name) or "false", name)
+    offset = params.get("maxAllowableOffset")
+    if offset is not None and parse_float(offset, "maxAllowableOffset") < 0:
+        raise InvalidParameter("maxAllowableOffset", "must not be negative")
+    digits = None
+    if (text := params.get("geometryPrecision")) is not None:
+        digits = parse_int(text, "geometryPrecision")
+        if not 0 <= digits <= 17:
+            raise InvalidParameter("geometryPrecision", "must be between 0 and 17")
+    unformatted = parse_bool(params.get("returnUnformattedValues") or "false", "returnUnformattedValues")
+    return return_geometry, digits, unformatted
+
+
+def identify_defined_layers(params: Params, tree: LayerTree) -> set[str]:
+    """The WMS names of the layers ``layerDefs`` defines (whose fields the planner wants to check)."""
+    defs = parse_layer_defs(legacy_layer_defs(params.get("layerDefs")), tree)
+    return {name for layer_id in defs if (name := tree.by_id[layer_id].wms.name)}
+
+
+def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | None = None) -> IdentifyPlan:
+    """Turn identify parameters into a plan; raises :class:`InvalidParameter` naming what is malformed."""
+    for key, name in UNSUPPORTED.items():
+        if params.get(key) is not None:
+            raise UnsupportedParameter(name, "not supported by this service (its WMS backend has no equivalent)")
+    tree = ctx.tree
+    sr = sr_param(params, "sr", ctx.sr)
+    geometry = _geometry_in(params, sr)
+    tolerance = parse_tolerance(params)
+    extent = _map_extent(params, sr)
+    width, height, dpi = parse_image_display(params, ctx.flavor.dpi_range)
+    mode, candidates, dyn_defs, clauses = select_candidates(params, tree)
+    defs = parse_layer_defs(legacy_layer_defs(params.get("layerDefs")), tree, fields=fields, clauses=clauses)
+    defs.update(dyn_defs)
+    time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
+    return_geometry, digits, unformatted = _options(params)
+    time = requested_time(params)
+    filters = {name: expr for layer_id, expr in defs.items() if (name := tree.by_id[layer_id].wms.name)}
+    if geometry.kind not in ("esriGeometryPoint", "esriGeometryMultipoint"):
+        raise UnsupportedParameter("geometryType", f"{geometry.kind} needs the layers' WFS, which this service "
+                                   "does not use; identify by point or multipoint")
+    used = [name for c in candidates if (name := c.layer.wms.name) in filters]
+    if used and not ctx.flavor.gfi_filters:
+        raise UnsupportedParameter("layerDefs", f"this backend's GetFeatureInfo ignores filters (layer '{used[0]}')")
+    codes = ctx.caps.root.crs
+    for candidate in candidates:
+        codes = tuple(c for c in codes if c in candidate.layer.wms.crs) or codes
+    crs_code = offered_code(sr, codes)
+    fetch_sr = sr
+    if crs_code is None:
+        crs_code, fetch_sr = best_offered(sr, codes, ctx.sr)
+    res = max((extent[2] - extent[0]) / width, (extent[3] - extent[1]) / height)
+    selection = LayerSelection(tuple(reversed([c.layer for c in candidates])), filters, time_options)
+    groups = time_groups(selection, tree, time)
+    queries: list[InfoQuery] = []
+    clicks: list[tuple[float, float]] = []
+    for x, y in geometry.points:
+        click, box, size = _window(x, y, res, tolerance, sr, fetch_sr)
+        for effective, members in groups:
+            names = [layer.wms.name for layer in members if layer.wms.name]
+            for batch in ([[n] for n in names] if ctx.flavor.gfi_single_layer else [names]):
+                query = MapQuery(layers=tuple(batch), bbox=box, sr=fetch_sr, crs_code=crs_code, width=size,
+                                 height=size, mime="image/png", transparent=True, dpi=dpi, time=effective,
+                                 filters={n: filters[n] for n in batch if n in filters})
+                queries.append(InfoQuery(query, tolerance, tolerance, tolerance))
+                clicks.append(click)
+    return IdentifyPlan(sr=sr, geometry=geometry, mode=mode, candidates=tuple(candidates), fetch_sr=fetch_sr,
+                        queries=tuple(queries), clicks=tuple(clicks), return_geometry=return_geometry, digits=digits,
+                        unformatted=unformatted, filters=filters)
+
+
+def _window(x: float, y: float, res: float, tolerance: int, sr: SpatialRef,
+            fetch_sr: SpatialRef) -> tuple[tuple[float, float], tuple[float, float, float, float], int]:
+    """The click in ``fetch_sr``, the square window around it and its size in pixels."""
+    box, size = click_window(x, y, res, res, tolerance)
+    if fetch_sr.same_as(sr):
+        return (x, y), box, size
+    cx, cy = transform_point(x, y, sr, fetch_sr)
+    moved = transform_bbox(box, sr, fetch_sr, parameter="geometry")
+    fetch_res = max(moved[2] - moved[0], moved[3] - moved[1]) / size
+    return (cx, cy), click_window(cx, cy, fetch_res, fetch_res, tolerance)[0], size
+
+
+# ------------------------------------------------------------------------------------------------------- answers
+def _formatted(value: Any) -> str:
+    if value is None:
+        return "Null"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def display_field(attributes: Mapping[str, Any]) -> str:
+    """The field that names a feature: ``name`` in any case, else the first text field that is no id, else the
+    first field."""
+    keys = list(attributes)
+    for key in keys:
+        if key.lower() == "name":
+            return key
+    texts = [k for k in keys if isinstance(attributes[k], str) and k.lower() not in ("id", "fid", "objectid")
+             and not _numeric(attributes[k])]
+    return texts[0] if texts else (keys[0] if keys else "")
+
+
+def _numeric(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _result(plan: IdentifyPlan, candidate: Candidate, feature: InfoFeature,
+            click: tuple[float, float]) -> dict[str, Any]:
+    """One entry of ``results``."""
+    layer = candidate.layer
+    if feature.raster_values is not None:
+        value = ", ".join(feature.raster_values)
+        attributes: dict[str, Any] = {PIXEL_VALUE: value}
+        display = PIXEL_VALUE
+        geometry: Mapping[str, Any] | None = feature.geometry or {"type": "Point", "coordinates": list(click)}
+    else:
+        attributes = {k: v if plan.unformatted else _formatted(v) for k, v in feature.attributes.items()}
+        display = display_field(feature.attributes)
+        value = _formatted(feature.attributes.get(display)) if display else ""
+        geometry = feature.geometry
+    result: dict[str, Any] = {"layerId": candidate.result_id, "layerName": layer.name, "displayFieldName": display,
+                              "value": value, "attributes": attributes}
+    esri = to_esri(geometry, _to_output(plan), plan.digits) if geometry else None
+    if esri is not None:
+        result["geometryType"] = esri[0]
+        if plan.return_geometry:
+            result["geometry"] = {**esri[1], "spatialReference": plan.sr.to_json()}
+    return result
+
+
+def _to_output(plan: IdentifyPlan) -> Any:
+    if plan.fetch_sr.same_as(plan.sr):
+        return lambda x, y: (x, y)
+    return lambda x, y: transform_point(x, y, plan.fetch_sr, plan.sr, parameter="sr")
+
+
+def identify_results(plan: IdentifyPlan, bodies: Sequence[bytes]) -> dict[str, Any]:
+    """The ArcGIS answer from the GetFeatureInfo answers of the plan's queries (in order)."""
+    found: dict[str, list[tuple[InfoFeature, tuple[float, float]]]] = {}
+    seen: set[str] = set()
+    for query, click, body in zip(plan.queries, plan.clicks, bodies, strict=True):
+        for name, features in parse_feature_info(body, query.map.layers, click).items():
+            for feature in features:
+                key = repr((name, sorted(feature.attributes.items()), feature.raster_values, feature.geometry))
+                if key not in seen:  # a multipoint's clicks may hit a feature twice
+                    seen.add(key)
+                    found.setdefault(name, []).append((feature, click))
+    results: list[dict[str, Any]] = []
+    for candidate in plan.candidates:
+        hits = found.get(candidate.layer.wms.name or "")
+        if not hits:
+            continue
+        results.extend(_result(plan, candidate, feature, click) for feature, click in hits)
+        if plan.mode == "top":
+            break
+    return {"results": results}
