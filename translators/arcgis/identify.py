@@ -265,31 +265,34 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
     groups = time_groups(selection, tree, time)
     queries: list[InfoQuery] = []
     clicks: list[tuple[float, float]] = []
+    # MapServer 8 fails on a window of one pixel ("OGR GetNextFeature() error'd"): at least 3, the tolerance itself
+    # travels in the flavour's parameters (or the backend's own configuration).
+    half = max(tolerance, 1)
     for x, y in geometry.points:
-        click, box, size = _window(x, y, res, tolerance, sr, fetch_sr)
+        click, box, size = _window(x, y, res, half, sr, fetch_sr)
         for effective, members in groups:
             names = [layer.wms.name for layer in members if layer.wms.name]
             for batch in ([[n] for n in names] if ctx.flavor.gfi_single_layer else [names]):
                 query = MapQuery(layers=tuple(batch), bbox=box, sr=fetch_sr, crs_code=crs_code, width=size,
                                  height=size, mime="image/png", transparent=True, dpi=dpi, time=effective,
                                  filters={n: filters[n] for n in batch if n in filters})
-                queries.append(InfoQuery(query, tolerance, tolerance, tolerance))
+                queries.append(InfoQuery(query, half, half, tolerance))
                 clicks.append(click)
     return IdentifyPlan(sr=sr, geometry=geometry, mode=mode, candidates=tuple(candidates), fetch_sr=fetch_sr,
                         queries=tuple(queries), clicks=tuple(clicks), return_geometry=return_geometry, digits=digits,
                         unformatted=unformatted, filters=filters)
 
 
-def _window(x: float, y: float, res: float, tolerance: int, sr: SpatialRef,
+def _window(x: float, y: float, res: float, half: int, sr: SpatialRef,
             fetch_sr: SpatialRef) -> tuple[tuple[float, float], tuple[float, float, float, float], int]:
-    """The click in ``fetch_sr``, the square window around it and its size in pixels."""
-    box, size = click_window(x, y, res, res, tolerance)
+    """The click in ``fetch_sr``, the square window of ``half`` pixels either side of it and its size in pixels."""
+    box, size = click_window(x, y, res, res, half)
     if fetch_sr.same_as(sr):
         return (x, y), box, size
     cx, cy = transform_point(x, y, sr, fetch_sr)
     moved = transform_bbox(box, sr, fetch_sr, parameter="geometry")
     fetch_res = max(moved[2] - moved[0], moved[3] - moved[1]) / size
-    return (cx, cy), click_window(cx, cy, fetch_res, fetch_res, tolerance)[0], size
+    return (cx, cy), click_window(cx, cy, fetch_res, fetch_res, half)[0], size
 
 
 # ------------------------------------------------------------------------------------------------------- answers

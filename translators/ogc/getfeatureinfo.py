@@ -46,10 +46,11 @@ class InfoQuery:
     tolerance: int
 
 
-def click_window(x: float, y: float, res_x: float, res_y: float, tolerance: int) -> tuple[BBox, int]:
-    """The window of ``2t+1`` pixels around ``x, y`` at the client's resolution: its box and its width."""
-    half_x, half_y = (tolerance + 0.5) * res_x, (tolerance + 0.5) * res_y
-    return (x - half_x, y - half_y, x + half_x, y + half_y), 2 * tolerance + 1
+def click_window(x: float, y: float, res_x: float, res_y: float, half: int) -> tuple[BBox, int]:
+    """The window of ``2·half+1`` pixels centred on the pixel of ``x, y`` at the client's resolution: its box and
+    its width."""
+    span_x, span_y = (half + 0.5) * res_x, (half + 0.5) * res_y
+    return (x - span_x, y - span_y, x + span_x, y + span_y), 2 * half + 1
 
 
 def feature_info_params(query: InfoQuery, version: str, flavor: Flavor) -> dict[str, str]:

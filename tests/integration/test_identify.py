@@ -1,0 +1,294 @@
+"""MapServer ``identify`` against the real MapServer 8 and QGIS Server 3.22 backends: features and pixel values at
+known points (tests/backends/dataspec.py), layer modes, tolerance, spatial references, the spellings real clients
+send, and errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pyproj import Transformer
+
+from tests.backends import dataspec as ds
+from tests.gateway import Gateway, Reply, fetch
+
+pytestmark = pytest.mark.backend
+
+WORLD = ["ms/World", "qgis/World"]  # cities (0), regions (1), rgb (2)
+EXTENT = (-120.0, -50.0, 40.0, 80.0)  # 1600 x 1300 px below: 0.1° a pixel
+DISPLAY = "1600,1300,96"
+RES = 0.1
+
+
+def identify(gateway: Gateway, service: str, **params: Any) -> Reply:
+    params.setdefault("f", "json")
+    params.setdefault("mapExtent", ",".join(map(str, EXTENT)))
+    params.setdefault("imageDisplay", DISPLAY)
+    params.setdefault("tolerance", "3")
+    params.setdefault("sr", "4326")
+    return fetch(gateway.services_url(service) + "/identify", params)
+
+
+def results(reply: Reply) -> list[dict[str, Any]]:
+    assert reply.status == 200, reply.body[:500]
+    found: list[dict[str, Any]] = reply.json()["results"]
+    return found
+
+
+def city_attributes(city: ds.City) -> dict[str, str]:
+    return {"id": str(city.id), "name": city.name, "category": city.category, "pop": str(city.pop)}
+
+
+def region_attributes(region: ds.Region) -> dict[str, str]:
+    return {"id": str(region.id), "name": region.name, "category": region.category,
+            "population": str(region.population), "established": region.established}
+
+
+def pixel_value(lon: float, lat: float) -> str:
+    return ", ".join(str(v) for v in ds.rgb_colour_at(lon, lat))
+
+
+# ------------------------------------------------------------------------------------------------- known features
+@pytest.mark.parametrize("service", WORLD)
+@pytest.mark.parametrize("city", ds.CITIES, ids=lambda c: c.name)
+def test_each_city_at_its_point(gateway: Gateway, service: str, city: ds.City) -> None:
+    found = results(identify(gateway, service, geometry=f"{city.lon},{city.lat}", layers="all:0"))
+    assert len(found) == 1, found
+    (hit,) = found
+    assert hit["layerId"] == 0 and hit["layerName"] == "cities"
+    assert hit["displayFieldName"] == "name" and hit["value"] == city.name
+    assert hit["attributes"] == city_attributes(city)
+    assert hit["geometryType"] == "esriGeometryPoint"
+    assert hit["geometry"] == {"x": city.lon, "y": city.lat, "spatialReference": {"wkid": 4326, "latestWkid": 4326}}
+
+
+@pytest.mark.parametrize("service", WORLD)
+@pytest.mark.parametrize("region", ds.REGIONS, ids=lambda r: r.name)
+def test_each_region_at_its_centre(gateway: Gateway, service: str, region: ds.Region) -> None:
+    x, y = region.centre
+    found = results(identify(gateway, service, geometry=json.dumps({"x": x, "y": y}), layers="all:1"))
+    assert [(r["layerId"], r["value"], r["attributes"]) for r in found] == [(1, region.name,
+                                                                             region_attributes(region))]
+    geometry = found[0]["geometry"]
+    x0, y0, x1, y1 = region.bbox
+    if found[0]["geometryType"] == "esriGeometryPolygon":  # QGIS' JSON: the ring itself, clockwise
+        assert geometry["rings"] == [[[x0, y0], [x0, y1], [x1, y1], [x1, y0], [x0, y0]]]
+    else:  # MapServer's GML answer carries the feature's box
+        assert found[0]["geometryType"] == "esriGeometryEnvelope"
+        assert (geometry["xmin"], geometry["ymin"], geometry["xmax"], geometry["ymax"]) == region.bbox
+
+
+@pytest.mark.parametrize("service", WORLD)
+@pytest.mark.parametrize("cell", [(0, 0), (18, 7), (35, 17), (10, 12)])
+def test_rgb_pixel_values(gateway: Gateway, service: str, cell: tuple[int, int]) -> None:
+    lon, lat = ds.rgb_cell_centre(*cell)
+    found = results(identify(gateway, service, geometry=f"{lon},{lat}", layers="all:2"))
+    assert len(found) == 1, found
+    expected = pixel_value(lon, lat)
+    assert found[0]["attributes"] == {"Pixel Value": expected} and found[0]["value"] == expected
+    assert found[0]["layerName"] == "rgb" and found[0]["geometryType"] == "esriGeometryPoint"
+    point = found[0]["geometry"]
+    assert ds.rgb_cell(point["x"], point["y"]) == cell  # the click, or the centre of the source pixel
+
+
+# ---------------------------------------------------------------------------------------------------- layer modes
+@pytest.mark.parametrize("service", WORLD)
+def test_all_is_top_layer_first_and_top_keeps_the_first_with_hits(gateway: Gateway, service: str) -> None:
+    city = ds.CITIES[2]  # Sandtown, in Sahara Sud
+    point = f"{city.lon},{city.lat}"
+    found = results(identify(gateway, service, geometry=point, layers="all"))
+    assert [r["layerId"] for r in found] == [0, 1, 2]
+    assert [r["value"] for r in found] == [city.name, "Sahara Sud", pixel_value(city.lon, city.lat)]
+    assert results(identify(gateway, service, geometry=point, layers="visible")) == found
+    assert results(identify(gateway, service, geometry=point)) == found[:1]  # top is the default
+    assert results(identify(gateway, service, geometry=point, layers="top")) == found[:1]
+    # Away from every city, the top layer with hits is the region.
+    x, y = ds.REGIONS[2].bbox[0] + 1, ds.REGIONS[2].bbox[1] + 1
+    top = results(identify(gateway, service, geometry=f"{x},{y}", layers="top"))
+    assert [(r["layerId"], r["value"]) for r in top] == [(1, "Sahara Sud")]
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_ids_restrict_the_layers(gateway: Gateway, service: str) -> None:
+    city = ds.CITIES[2]
+    point = f"{city.lon},{city.lat}"
+    assert [r["layerId"] for r in results(identify(gateway, service, geometry=point, layers="visible:1,2"))] == [1, 2]
+    assert [r["layerId"] for r in results(identify(gateway, service, geometry=point, layers="top:2,1"))] == [1]
+    assert [r["layerId"] for r in results(identify(gateway, service, geometry=point, layers="all:2"))] == [2]
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_nothing_there(gateway: Gateway, service: str) -> None:
+    # Outside every region and city; the rgb raster covers the world, so it is left out.
+    assert results(identify(gateway, service, geometry="-40,60", layers="all:0,1")) == []
+
+
+# ------------------------------------------------------------------------------------------------------ tolerance
+def test_tolerance_decides_whether_a_nearby_city_is_hit_qgis(gateway: Gateway) -> None:
+    city = ds.CITIES[2]
+    near = f"{city.lon + 4 * RES},{city.lat}"  # 4 pixels east of the city
+    assert results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="2")) == []
+    assert results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="3")) == []
+    hit = results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="5"))
+    assert [r["value"] for r in hit] == [city.name]
+    # The same click on a map ten times smaller (1° a pixel) is 0.4 px away: hit with any tolerance.
+    hit = results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="1",
+                           imageDisplay="160,130,96"))
+    assert [r["value"] for r in hit] == [city.name]
+
+
+def test_mapserver_takes_the_tolerance_of_its_mapfile(gateway: Gateway) -> None:
+    """MapServer has no tolerance parameter: its layers' TOLERANCE (6 px for cities) applies at the client's
+    scale; 0 still works (a window of 3 pixels, MapServer fails on one)."""
+    city = ds.CITIES[2]
+    near = f"{city.lon + 4 * RES},{city.lat}"
+    hit = results(identify(gateway, "ms/World", geometry=near, layers="all:0", tolerance="0"))
+    assert [r["value"] for r in hit] == [city.name]
+    far = f"{city.lon + 9 * RES},{city.lat}"
+    assert results(identify(gateway, "ms/World", geometry=far, layers="all:0", tolerance="0")) == []
+
+
+# ------------------------------------------------------------------------------------------ spatial references
+def mercator(lon: float, lat: float) -> tuple[float, float]:
+    x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+    return float(x), float(y)
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_web_mercator(gateway: Gateway, service: str) -> None:
+    city = ds.CITIES[0]  # Northhaven 15, 64
+    x, y = mercator(city.lon, city.lat)
+    extent = "-3000000,5000000,5000000,12000000"  # 800 x 700 px: 10 km a pixel
+    found = results(identify(gateway, service, geometry=json.dumps({"x": x, "y": y}), sr="102100",
+                             mapExtent=extent, imageDisplay="800,700,96", layers="all:0,1"))
+    assert [(r["layerId"], r["value"]) for r in found] == [(0, city.name), (1, "Nordland")]
+    point = found[0]["geometry"]
+    assert point["spatialReference"] == {"wkid": 102100, "latestWkid": 3857}
+    assert point["x"] == pytest.approx(x, abs=0.01) and point["y"] == pytest.approx(y, abs=0.01)
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_geometry_in_its_own_sr_answered_in_sr(gateway: Gateway, service: str) -> None:
+    """The geometry's spatialReference says how to read it; the answer is in ``sr``."""
+    city = ds.CITIES[3]  # Cape Haven 25, -28
+    geometry = {"x": city.lon, "y": city.lat, "spatialReference": {"wkid": 4326}}
+    extent = "-2000000,-5000000,6000000,0"  # 800 x 500 px
+    found = results(identify(gateway, service, geometry=json.dumps(geometry), sr="3857", mapExtent=extent,
+                             imageDisplay="800,500,96", layers="all:0"))
+    assert [r["value"] for r in found] == [city.name]
+    assert (found[0]["geometry"]["x"], found[0]["geometry"]["y"]) == pytest.approx(mercator(city.lon, city.lat),
+                                                                                 abs=0.01)
+    assert found[0]["geometry"]["spatialReference"]["latestWkid"] == 3857
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_qgis_sends_unquoted_keys_and_no_sr(gateway: Gateway, service: str) -> None:
+    """QGIS' AMS provider: ``geometry={x: X, y: Y}``, no ``sr`` (the service's), its render dpi."""
+    city = ds.CITIES[4]
+    params = {"f": "json", "geometryType": "esriGeometryPoint", "geometry": f"{{x: {city.lon}, y: {city.lat}}}",
+              "layers": "all:0", "imageDisplay": "1600,1300,144", "mapExtent": ",".join(map(str, EXTENT)),
+              "tolerance": "10"}
+    reply = fetch(gateway.services_url(service) + "/identify", params)
+    found = results(reply)
+    assert [(r["layerName"], r["attributes"]) for r in found] == [("cities", city_attributes(city))]
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_gdal_sends_empty_parameters(gateway: Gateway, service: str) -> None:
+    city = ds.CITIES[1]
+    params = {"f": "json", "geometryType": "esriGeometryPoint", "returnGeometry": "false", "layerdefs": "",
+              "time": "", "layerTimeOptions": "", "maxAllowableOffset": "", "geometry": f"{city.lon},{city.lat}",
+              "sr": "4326", "layers": "all:0,1", "tolerance": "2", "mapExtent": ",".join(map(str, EXTENT)),
+              "imageDisplay": DISPLAY}
+    found = results(fetch(gateway.services_url(service) + "/identify", params))
+    assert [r["value"] for r in found] == [city.name, "Cote d'Or"]
+    assert all("geometry" not in r for r in found)
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_multipoint_and_precision(gateway: Gateway, service: str) -> None:
+    a, b = ds.CITIES[0], ds.CITIES[5]
+    geometry = {"points": [[a.lon, a.lat], [b.lon, b.lat]], "spatialReference": {"wkid": 4326}}
+    found = results(identify(gateway, service, geometry=json.dumps(geometry), geometryType="esriGeometryMultipoint",
+                             layers="all:0", geometryPrecision="0", returnUnformattedValues="false"))
+    assert sorted(r["value"] for r in found) == sorted([a.name, b.name])
+
+
+# ----------------------------------------------------------------------------------------------- definitions, time
+def test_layer_defs_on_qgis(gateway: Gateway) -> None:
+    x, y = ds.REGIONS[2].centre  # Sahara Sud, category A
+    for defs, expected in ((json.dumps({"1": "category = 'A'"}), ["Sahara Sud"]),
+                           (json.dumps({"1": "category = 'B'"}), []),
+                           ("1:category = 'A'", ["Sahara Sud"]),  # the legacy form Esri Leaflet sends
+                           ("0:pop > 1;1:population < 100", [])):
+        found = results(identify(gateway, "qgis/World", geometry=f"{x},{y}", layers="all:1", layerDefs=defs))
+        assert [r["value"] for r in found] == expected, defs
+
+
+def test_layer_defs_refused_where_getfeatureinfo_ignores_them(gateway: Gateway) -> None:
+    x, y = ds.REGIONS[2].centre
+    reply = identify(gateway, "ms/World", geometry=f"{x},{y}", layers="all:1",
+                     layerDefs=json.dumps({"1": "category = 'B'"}))
+    assert reply.status == 400 and "'layerDefs'" in reply.json()["error"]["message"]
+
+
+def test_unknown_field_in_layer_defs(gateway: Gateway) -> None:
+    reply = identify(gateway, "qgis/World", geometry="5,17", layers="all:1", layerDefs="1:popul = 5")
+    assert reply.status == 400
+    assert "field 'popul' does not exist in layer 1" in reply.json()["error"]["message"]
+
+
+def epoch_ms(date: str) -> int:
+    return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def test_time_on_mapserver(gateway: Gateway) -> None:
+    event = ds.EVENTS[0]  # Flood, 2020-01-15, at 5, 35
+    point = f"{event.lon},{event.lat}"
+    extent = "-10,25,30,60"  # 400 x 350 px: 0.1° a pixel
+    hit = results(identify(gateway, "ms/Time", geometry=point, layers="all:0", mapExtent=extent,
+                           imageDisplay="400,350,96", time=f"{epoch_ms('2020-01-01')},{epoch_ms('2020-01-31')}"))
+    assert [r["value"] for r in hit] == [event.name]
+    assert results(identify(gateway, "ms/Time", geometry=point, layers="all:0", mapExtent=extent,
+                            imageDisplay="400,350,96", time=f"{epoch_ms('2020-05-01')},{epoch_ms('2020-05-31')}")) == []
+
+
+# ---------------------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(("params", "parameter"), [
+    ({"geometry": "abc"}, "geometry"),
+    ({"geometry": "{x: 1}"}, "geometry"),
+    ({"geometryType": "esriGeometryCircle"}, "geometryType"),
+    ({"tolerance": "x"}, "tolerance"),
+    ({"tolerance": "-1"}, "tolerance"),
+    ({"tolerance": None}, "tolerance"),
+    ({"mapExtent": "1,2"}, "mapExtent"),
+    ({"mapExtent": None}, "mapExtent"),
+    ({"imageDisplay": "0,10,96"}, "imageDisplay"),
+    ({"imageDisplay": "a,b"}, "imageDisplay"),
+    ({"layers": "all:9"}, "layers"),
+    ({"layers": "visible:x"}, "layers"),
+    ({"layers": "visible:1,99"}, "layers"),
+    ({"layers": "some"}, "layers"),
+    ({"sr": "999999"}, "sr"),
+    ({"returnGeometry": "perhaps"}, "returnGeometry"),
+    ({"layerDefs": "{\"7\": \"a = 1\"}"}, "layerDefs"),
+])
+def test_bad_input_is_a_400_naming_the_parameter(gateway: Gateway, params: dict[str, Any], parameter: str) -> None:
+    query: dict[str, Any] = {"f": "json", "geometry": "5,17", "tolerance": "3", "mapExtent": "-20,0,30,40",
+                             "imageDisplay": "500,400,96"}
+    for key, value in params.items():
+        if value is None:
+            query.pop(key)
+        else:
+            query[key] = value
+    reply = fetch(gateway.services_url("ms/World") + "/identify", query)
+    assert reply.status == 400, reply.body[:300]
+    assert f"'{parameter}'" in reply.json()["error"]["message"]
+
+
+def test_backend_failure_is_a_502(gateway: Gateway) -> None:
+    reply = identify(gateway, "bad/exception", geometry="5,17", layers="all")
+    assert reply.status == 502, reply.body[:300]
+    assert reply.json()["error"]["code"] == 502
