@@ -246,11 +246,11 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
     time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
     return_geometry, digits, unformatted = _options(params)
     time = requested_time(params)
-    filters = {name: expr for layer_id, expr in defs.items() if (name := tree.by_id[layer_id].wms.name)}
+    filters = {wms: expr for layer_id, expr in defs.items() if (wms := tree.by_id[layer_id].wms.name)}
     if geometry.kind not in ("esriGeometryPoint", "esriGeometryMultipoint"):
         raise UnsupportedParameter("geometryType", f"{geometry.kind} needs the layers' WFS, which this service "
                                    "does not use; identify by point or multipoint")
-    used = [name for c in candidates if (name := c.layer.wms.name) in filters]
+    used = [c.layer.name for c in candidates if c.layer.wms.name in filters]
     if used and not ctx.flavor.gfi_filters:
         raise UnsupportedParameter("layerDefs", f"this backend's GetFeatureInfo ignores filters (layer '{used[0]}')")
     codes = ctx.caps.root.crs

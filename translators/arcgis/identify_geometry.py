@@ -7,6 +7,7 @@ clockwise, holes counter-clockwise) or an envelope, each coordinate transformed 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -123,7 +124,7 @@ def _envelope(values: Sequence[float], sr: Any, parameter: str) -> Geometry:
 # ---------------------------------------------------------------------------------------------- GeoJSON → Esri JSON
 def signed_area(ring: Sequence[Sequence[float]]) -> float:
     """Twice the signed area of a ring (positive: counter-clockwise)."""
-    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False))
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring))
 
 
 def _ring(ring: Coords, outer: bool) -> Coords:
