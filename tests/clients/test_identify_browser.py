@@ -29,6 +29,15 @@ new Promise(function (resolve) {
 })
 """
 
+POPUP = """
+window.__layer.bindPopup(function (error, collection) {
+  window.__popup = {error: error ? String(error.message || error) : null, collection: collection};
+  return error ? 'error' : collection.features.map(function (f) { return f.properties.name; }).join(',');
+});
+window.__map.fire('click', {latlng: L.latLng(LAT, LON)});
+true
+"""
+
 
 async def run_identify(chromium: Chromium, web_pages: WebPages, gateway: Gateway, service: str, lon: float,
                        lat: float, layers: str, extra: str = "") -> dict[str, Any]:
@@ -53,12 +62,12 @@ async def test_esri_leaflet_identify_features(chromium: Chromium, web_pages: Web
     assert result["error"] is None
     features = result["collection"]["features"]
     # The answer lists the top layer first; Esri Leaflet turns each result into a GeoJSON feature
-    # (arcgisToGeoJSON), keeping layerId, and reverses the list for its own use.
-    assert [r["layerId"] for r in result["raw"]["results"]] == [0, 1]
+    # (arcgisToGeoJSON), keeping layerId, and reverses the list (the raw answer in place) for its own use.
+    assert [r["layerId"] for r in result["raw"]["results"]] == [1, 0]
     assert [(f["layerId"], f["properties"]["name"]) for f in features] == [(1, "Sahara Sud"), (0, city.name)]
     assert features[1]["geometry"] == {"type": "Point", "coordinates": [city.lon, city.lat]}
     assert features[1]["properties"]["pop"] == str(city.pop)
-    assert result["raw"]["results"][0]["attributes"]["category"] == city.category
+    assert result["raw"]["results"][1]["attributes"]["category"] == city.category
 
 
 async def test_esri_leaflet_identify_with_legacy_layer_defs(chromium: Chromium, web_pages: WebPages,
@@ -78,14 +87,7 @@ async def test_dynamic_map_layer_popup(chromium: Chromium, web_pages: WebPages, 
     page = await chromium.new_page(WIDTH, HEIGHT)
     await page.goto(web_pages.leaflet_dynamic(gateway.services_url("ms/World"), lonlat=LONLAT, crs=3857))
     await wait_map_loaded(page, timeout=60)
-    await page.evaluate("""
-      window.__layer.bindPopup(function (error, collection) {
-        window.__popup = {error: error ? String(error.message || error) : null, collection: collection};
-        return error ? 'error' : collection.features.map(function (f) { return f.properties.name; }).join(',');
-      });
-      window.__map.fire('click', {latlng: L.latLng(%r, %r)});
-      true
-    """ % (city.lat, city.lon))
+    await page.evaluate(POPUP.replace("LAT", repr(city.lat)).replace("LON", repr(city.lon)))
     popup = await page.wait_for("window.__popup", timeout=30)
     (request,) = page.requests_to("/MapServer/identify")
     assert request.status == 200, page.diagnostics()
