@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from translators.crs import SpatialRef
 from translators.filters.dialects import CqlFilterDialect, FilterDialect, OgcFilterDialect
-from translators.filters.ogc import MapServerOgc, QgisOgc
+from translators.filters.ogc import MapServerOgc, OgcVariant, QgisOgc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +46,16 @@ class Flavor:
     gfi_tolerance_parameters: tuple[str, ...] = ()  # vendor parameters taking the identify tolerance in pixels
     gfi_vendor_params: tuple[tuple[str, str], ...] = ()  # always sent with a GetFeatureInfo
     gfi_filters: bool = False  # does GetFeatureInfo honour the filter_dialect's parameter?
+    # WFS GetFeature (layer query, identify): the version spoken (2.0.0: TYPENAMES, COUNT, FES 2.0 filters; 1.1.0:
+    # TYPENAME, MAXFEATURES, OGC Filter 1.1), the prefix its type names take there, the output format asked for
+    # (None: its GML default), how a where clause is written for it in FILTER, the vendor parameter taking the
+    # whole filter as a QGIS expression instead (None: FILTER) and whether it honours STARTINDEX.
+    wfs_version: str = "1.1.0"
+    wfs_typename_prefix: str = ""
+    wfs_output_format: str | None = None
+    wfs_filter_variant: OgcVariant = MapServerOgc
+    wfs_expression_parameter: str | None = None
+    wfs_start_index: bool = False
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -87,6 +97,11 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_single_layer=False,
         gfi_tolerance_parameters=(),  # only the mapfile's TOLERANCE: no request parameter
         gfi_filters=False,  # FILTER is read by GetMap only
+        # MapServer 8: WFS 2.0.0 with FES 2.0 filters and GML 3.2 (feature ids cities.3); GeoJSON only where the
+        # mapfile lists an OGR format in wfs_getfeature_formatlist, and without feature ids.
+        wfs_version="2.0.0",
+        wfs_typename_prefix="ms:",
+        wfs_start_index=True,
     ),
     Flavor(
         name="qgis",
@@ -110,6 +125,14 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_tolerance_parameters=("FI_POINT_TOLERANCE", "FI_LINE_TOLERANCE", "FI_POLYGON_TOLERANCE"),
         gfi_vendor_params=(("WITH_GEOMETRY", "TRUE"),),
         gfi_filters=True,
+        # QGIS Server 3.22 speaks WFS 1.0.0 and 1.1.0 only; its GeoJSON (ids cities.3) ignores SRSNAME (lon/lat).
+        # Its WFS ignores SORTBY beside a FILTER (and a FILTER holding ogc:FeatureId loses its other conditions),
+        # while EXP_FILTER (a QGIS expression) combines with SORTBY and paging: where, ids and geometry go there.
+        wfs_version="1.1.0",
+        wfs_output_format="application/vnd.geo+json",
+        wfs_filter_variant=QgisOgc,
+        wfs_expression_parameter="EXP_FILTER",
+        wfs_start_index=True,  # its vendor STARTINDEX
     ),
     Flavor(
         name="geoserver",
@@ -130,6 +153,9 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_format="application/json",  # documented, not checked here
         gfi_tolerance_parameters=("BUFFER",),
         gfi_filters=True,  # CQL_FILTER applies to GetFeatureInfo too
+        wfs_version="2.0.0",  # documented, not tested against a server here
+        wfs_output_format="application/json",
+        wfs_start_index=True,
     ),
     Flavor(
         name="generic",
