@@ -1,5 +1,5 @@
-"""MapServer ``identify``: parse → plan (:mod:`translators.arcgis.identify`) → GetFeatureInfo per planned window →
-the ArcGIS results (in the CPU pool) → respond."""
+"""MapServer ``identify``: parse → plan (:mod:`translators.arcgis.identify`) → WFS GetFeature for the layers the
+backend serves by WFS, GetFeatureInfo for the others → the ArcGIS results (in the CPU pool) → respond."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from aiohttp import web
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
-from translators.arcgis.identify import identify_defined_layers, identify_results, plan_identify
+from translators.arcgis.features import FeatureLayer, feature_layer, oid_setting
+from translators.arcgis.identify import (
+    identify_defined_layers,
+    identify_results,
+    plan_identify,
+    select_candidates,
+)
+from translators.ogc.wfs_features import getfeature_params
 
 KIND = "MapServer"
 
@@ -20,10 +27,20 @@ async def identify(call: Call[MapService]) -> web.Response:
     """``…/MapServer/identify``."""
     service, params = call.service, call.params
     ctx = await service.context()
+    backend = service.backend
     # The clauses' fields are checked against the layers' own (WFS) where the backend describes them.
     names = identify_defined_layers(params, ctx.tree) if ctx.flavor.filter_dialect is not None else set()
-    fields = await service.backend.layer_fields(names) if names else None
-    plan = plan_identify(params, ctx, fields)
-    bodies = await asyncio.gather(*(service.backend.feature_info(query) for query in plan.queries))
-    data = await call.run_cpu(identify_results, plan, bodies)
+    fields = await backend.layer_fields(names) if names else None
+    # The layers asked about that the backend's WFS describes (the descriptions are cached like capabilities).
+    candidates = {name for c in select_candidates(params, ctx.tree)[1] if (name := c.layer.wms.name)}
+    described = await backend.feature_types(candidates)
+    features: dict[str, FeatureLayer] = {
+        name: feature_layer(name, found, oid_setting(service.settings.object_id_field, name), None)
+        for name, found in described.items()}
+    plan = plan_identify(params, ctx, fields, features)
+    info = asyncio.gather(*(backend.feature_info(query) for query in plan.queries))
+    wfs = asyncio.gather(*(backend.get_features(getfeature_params(lookup.request, ctx.flavor, parameter="layerDefs"))
+                           for lookup in plan.lookups))
+    bodies, answers = await asyncio.gather(info, wfs)
+    data = await call.run_cpu(identify_results, plan, bodies, [body for body, _ in answers])
     return respond(data, params, f"{service.settings.name}: identify", default="json")

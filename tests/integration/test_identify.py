@@ -13,6 +13,7 @@ from pyproj import Transformer
 
 from tests.backends import dataspec as ds
 from tests.gateway import Gateway, Reply, fetch
+from translators.arcgis.geometry import signed_area
 
 pytestmark = pytest.mark.backend
 
@@ -38,11 +39,13 @@ def results(reply: Reply) -> list[dict[str, Any]]:
 
 
 def city_attributes(city: ds.City) -> dict[str, str]:
-    return {"id": str(city.id), "name": city.name, "category": city.category, "pop": str(city.pop)}
+    """A city's attributes as identify answers them: formatted, the object id (from the WFS feature id) first."""
+    return {"OBJECTID": str(city.id), "id": str(city.id), "name": city.name, "category": city.category,
+            "pop": str(city.pop)}
 
 
 def region_attributes(region: ds.Region) -> dict[str, str]:
-    return {"id": str(region.id), "name": region.name, "category": region.category,
+    return {"OBJECTID": str(region.id), "id": str(region.id), "name": region.name, "category": region.category,
             "population": str(region.population), "established": region.established}
 
 
@@ -71,13 +74,11 @@ def test_each_region_at_its_centre(gateway: Gateway, service: str, region: ds.Re
     found = results(identify(gateway, service, geometry=json.dumps({"x": x, "y": y}), layers="all:1"))
     assert [(r["layerId"], r["value"], r["attributes"]) for r in found] == [(1, region.name,
                                                                              region_attributes(region))]
-    geometry = found[0]["geometry"]
     x0, y0, x1, y1 = region.bbox
-    if found[0]["geometryType"] == "esriGeometryPolygon":  # QGIS' JSON: the ring itself, clockwise
-        assert geometry["rings"] == [[[x0, y0], [x0, y1], [x1, y1], [x1, y0], [x0, y0]]]
-    else:  # MapServer's GML answer carries the feature's box
-        assert found[0]["geometryType"] == "esriGeometryEnvelope"
-        assert (geometry["xmin"], geometry["ymin"], geometry["xmax"], geometry["ymax"]) == region.bbox
+    assert found[0]["geometryType"] == "esriGeometryPolygon"
+    rings = found[0]["geometry"]["rings"]  # from WFS: the ring itself, clockwise as Esri wants it
+    assert len(rings) == 1 and sorted(map(tuple, rings[0][:-1])) == sorted([(x0, y0), (x0, y1), (x1, y1), (x1, y0)])
+    assert rings[0][0] == rings[0][-1] and signed_area(rings[0]) < 0
 
 
 @pytest.mark.parametrize("service", WORLD)
@@ -126,28 +127,27 @@ def test_nothing_there(gateway: Gateway, service: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ tolerance
-def test_tolerance_decides_whether_a_nearby_city_is_hit_qgis(gateway: Gateway) -> None:
+@pytest.mark.parametrize("service", WORLD)
+def test_tolerance_decides_whether_a_nearby_city_is_hit(gateway: Gateway, service: str) -> None:
+    """Cities go through WFS: the features within ``tolerance`` pixels of the click on the client's map."""
     city = ds.CITIES[2]
     near = f"{city.lon + 4 * RES},{city.lat}"  # 4 pixels east of the city
-    assert results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="2")) == []
-    assert results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="3")) == []
-    hit = results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="5"))
+    for tolerance in ("0", "2", "3"):
+        assert results(identify(gateway, service, geometry=near, layers="all:0", tolerance=tolerance)) == []
+    hit = results(identify(gateway, service, geometry=near, layers="all:0", tolerance="5"))
     assert [r["value"] for r in hit] == [city.name]
-    # The same click on a map ten times smaller (1° a pixel) is 0.4 px away: hit with any tolerance.
-    hit = results(identify(gateway, "qgis/World", geometry=near, layers="all:0", tolerance="1",
+    # The same click on a map ten times smaller (1° a pixel) is 0.4 px away: hit with a tolerance of 1.
+    hit = results(identify(gateway, service, geometry=near, layers="all:0", tolerance="1",
                            imageDisplay="160,130,96"))
     assert [r["value"] for r in hit] == [city.name]
 
 
-def test_mapserver_takes_the_tolerance_of_its_mapfile(gateway: Gateway) -> None:
-    """MapServer has no tolerance parameter: its layers' TOLERANCE (6 px for cities) applies at the client's
-    scale; 0 still works (a window of 3 pixels, MapServer fails on one)."""
-    city = ds.CITIES[2]
-    near = f"{city.lon + 4 * RES},{city.lat}"
-    hit = results(identify(gateway, "ms/World", geometry=near, layers="all:0", tolerance="0"))
-    assert [r["value"] for r in hit] == [city.name]
-    far = f"{city.lon + 9 * RES},{city.lat}"
-    assert results(identify(gateway, "ms/World", geometry=far, layers="all:0", tolerance="0")) == []
+@pytest.mark.parametrize("service", WORLD)
+def test_a_raster_at_tolerance_zero(gateway: Gateway, service: str) -> None:
+    """GetFeatureInfo with no tolerance: a window of 3 pixels (MapServer fails on one)."""
+    lon, lat = ds.rgb_cell_centre(20, 5)
+    found = results(identify(gateway, service, geometry=f"{lon},{lat}", layers="all:2", tolerance="0"))
+    assert [r["value"] for r in found] == [pixel_value(lon, lat)]
 
 
 # ------------------------------------------------------------------------------------------ spatial references
@@ -217,21 +217,37 @@ def test_multipoint_and_precision(gateway: Gateway, service: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- definitions, time
-def test_layer_defs_on_qgis(gateway: Gateway) -> None:
+@pytest.mark.parametrize("service", WORLD)
+def test_layer_defs(gateway: Gateway, service: str) -> None:
+    """Honoured on MapServer too (its GetFeatureInfo ignores FILTER): the layers go through WFS."""
     x, y = ds.REGIONS[2].centre  # Sahara Sud, category A
     for defs, expected in ((json.dumps({"1": "category = 'A'"}), ["Sahara Sud"]),
                            (json.dumps({"1": "category = 'B'"}), []),
                            ("1:category = 'A'", ["Sahara Sud"]),  # the legacy form Esri Leaflet sends
-                           ("0:pop > 1;1:population < 100", [])):
-        found = results(identify(gateway, "qgis/World", geometry=f"{x},{y}", layers="all:1", layerDefs=defs))
+                           ("0:pop > 1;1:population < 100", []),
+                           (json.dumps({"1": "1 = 0"}), [])):
+        found = results(identify(gateway, service, geometry=f"{x},{y}", layers="all:1", layerDefs=defs))
         assert [r["value"] for r in found] == expected, defs
+    city = ds.CITIES[2]  # Sandtown, a town of 12,000 in Sahara Sud: top skips the filtered-out city
+    found = results(identify(gateway, service, geometry=f"{city.lon},{city.lat}", layers="top",
+                             layerDefs=json.dumps({"0": "pop > 100000"})))
+    assert [(r["layerId"], r["value"]) for r in found] == [(1, "Sahara Sud")]
 
 
-def test_layer_defs_refused_where_getfeatureinfo_ignores_them(gateway: Gateway) -> None:
-    x, y = ds.REGIONS[2].centre
-    reply = identify(gateway, "ms/World", geometry=f"{x},{y}", layers="all:1",
-                     layerDefs=json.dumps({"1": "category = 'B'"}))
-    assert reply.status == 400 and "'layerDefs'" in reply.json()["error"]["message"]
+@pytest.mark.parametrize("service", WORLD)
+def test_envelope_and_polygon(gateway: Gateway, service: str) -> None:
+    """Non-point geometries select the features they meet (through WFS); a raster answers at their centre."""
+    envelope = "-6,40,16,70"  # Cote d'Or, Nordland, Dijonville and Northhaven
+    found = results(identify(gateway, service, geometry=envelope, geometryType="esriGeometryEnvelope",
+                             layers="all:0,1"))
+    assert sorted((r["layerId"], r["value"]) for r in found) == [(0, "Dijonville"), (0, "Northhaven"),
+                                                                   (1, "Cote d'Or"), (1, "Nordland")]
+    assert [r["layerId"] for r in found] == [0, 0, 1, 1]  # top layer first
+    triangle = {"rings": [[[-20, 0], [12, 44], [42, 0], [-20, 0]]], "spatialReference": {"wkid": 4326}}
+    found = results(identify(gateway, service, geometry=json.dumps(triangle), geometryType="esriGeometryPolygon",
+                             layers="all", layerDefs=json.dumps({"1": "category = 'A'"})))
+    by_layer = {(r["layerId"], r["value"]) for r in found}
+    assert by_layer == {(0, "Sandtown"), (1, "Sahara Sud"), (2, pixel_value(11, 22))}  # the box centre
 
 
 def test_unknown_field_in_layer_defs(gateway: Gateway) -> None:

@@ -16,6 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from translators.arcgis.features import FeatureLayer
+from translators.arcgis.geometry import reprojected
+from translators.arcgis.identify_features import (
+    FeatureLookup,
+    Output,
+    feature_result,
+    lookup_features,
+    lookups,
+    selections,
+)
 from translators.arcgis.identify_geometry import Geometry, parse_geometry, parse_geometry_type, to_esri
 from translators.arcgis.layer_fields import LayerFields
 from translators.arcgis.layer_selection import (
@@ -36,6 +46,7 @@ from translators.filters.ast import Expr
 from translators.ogc.getfeatureinfo import InfoFeature, InfoQuery, click_window, parse_feature_info
 from translators.ogc.getmap import MapQuery
 from translators.params import Params, parse_bool, parse_float, parse_int, parse_numbers
+from translators.timeutil import TimeRange
 
 MAX_TOLERANCE = 100
 """The largest ``tolerance`` in pixels: a window of 201² pixels is already far beyond any click."""
@@ -62,12 +73,27 @@ class IdentifyPlan:
     mode: str  # top | visible | all
     candidates: tuple[Candidate, ...]  # top first
     fetch_sr: SpatialRef  # the SR the backend is asked in
-    queries: tuple[InfoQuery, ...]
+    queries: tuple[InfoQuery, ...]  # GetFeatureInfo, for the layers without WFS
     clicks: tuple[tuple[float, float], ...]  # per query: the click, in ``fetch_sr``
-    return_geometry: bool
-    digits: int | None  # geometryPrecision
-    unformatted: bool  # returnUnformattedValues
+    lookups: tuple[FeatureLookup, ...]  # WFS GetFeature, for the layers the backend serves by WFS
+    output: Output
     filters: Mapping[str, Expr]  # layerDefs by WMS name
+    native_sr: SpatialRef  # the SR of WFS answers that state none
+
+    @property
+    def return_geometry(self) -> bool:
+        """``returnGeometry``."""
+        return self.output.return_geometry
+
+    @property
+    def digits(self) -> int | None:
+        """``geometryPrecision``."""
+        return self.output.digits
+
+    @property
+    def unformatted(self) -> bool:
+        """``returnUnformattedValues``."""
+        return self.output.unformatted
 
 
 def legacy_layer_defs(text: str | None) -> str | None:
@@ -204,23 +230,25 @@ def _map_extent(params: Params, sr: SpatialRef) -> tuple[float, float, float, fl
     return box
 
 
-def _options(params: Params) -> tuple[bool, int | None, bool]:
-    """``returnGeometry``, ``geometryPrecision``, ``returnUnformattedValues``; the other flags are checked only:
-    ``returnFieldName`` (there are no aliases: names either way), ``returnZ``/``returnM`` (2D data) and
-    ``maxAllowableOffset`` (the features are returned as the backend has them)."""
+def _options(params: Params, sr: SpatialRef) -> Output:
+    """``returnGeometry``, ``maxAllowableOffset``, ``geometryPrecision``, ``returnUnformattedValues``; the other
+    flags are checked only: ``returnFieldName`` (there are no aliases: names either way), ``returnZ``/``returnM``
+    (2D data)."""
     return_geometry = parse_bool(params.get("returnGeometry") or "true", "returnGeometry")
     for name in ("returnFieldName", "returnZ", "returnM"):
         parse_bool(params.get(name) or "false", name)
-    offset = params.get("maxAllowableOffset")
-    if offset is not None and parse_float(offset, "maxAllowableOffset") < 0:
-        raise InvalidParameter("maxAllowableOffset", "must not be negative")
+    offset = None
+    if (text := params.get("maxAllowableOffset")) is not None:
+        offset = parse_float(text, "maxAllowableOffset")
+        if offset < 0:
+            raise InvalidParameter("maxAllowableOffset", "must not be negative")
     digits = None
     if (text := params.get("geometryPrecision")) is not None:
         digits = parse_int(text, "geometryPrecision")
         if not 0 <= digits <= 17:
             raise InvalidParameter("geometryPrecision", "must be between 0 and 17")
     unformatted = parse_bool(params.get("returnUnformattedValues") or "false", "returnUnformattedValues")
-    return return_geometry, digits, unformatted
+    return Output(sr, return_geometry, offset or None, digits, unformatted)
 
 
 def identify_defined_layers(params: Params, tree: LayerTree) -> set[str]:
@@ -229,8 +257,22 @@ def identify_defined_layers(params: Params, tree: LayerTree) -> set[str]:
     return {name for layer_id in defs if (name := tree.by_id[layer_id].wms.name)}
 
 
-def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | None = None) -> IdentifyPlan:
-    """Turn identify parameters into a plan; raises :class:`InvalidParameter` naming what is malformed."""
+@dataclass(frozen=True)
+class _Request:
+    """The parsed parameters of an identify that decide what is asked of the backend."""
+
+    sr: SpatialRef
+    geometry: Geometry
+    tolerance: int
+    res: float  # the client's map units a pixel, in ``sr``
+    dpi: float
+    mode: str
+    candidates: list[Candidate]
+    filters: dict[str, Expr]
+    selection: LayerSelection
+
+
+def _parse(params: Params, ctx: ServiceContext, fields: LayerFields | None) -> _Request:
     for key, name in UNSUPPORTED.items():
         if params.get(key) is not None:
             raise UnsupportedParameter(name, "not supported by this service (its WMS backend has no equivalent)")
@@ -244,43 +286,87 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
     defs = parse_layer_defs(legacy_layer_defs(params.get("layerDefs")), tree, fields=fields, clauses=clauses)
     defs.update(dyn_defs)
     time_options = parse_layer_time_options(params.get("layerTimeOptions"), tree)
-    return_geometry, digits, unformatted = _options(params)
-    time = requested_time(params)
     filters = {wms: expr for layer_id, expr in defs.items() if (wms := tree.by_id[layer_id].wms.name)}
-    if geometry.kind not in ("esriGeometryPoint", "esriGeometryMultipoint"):
-        raise UnsupportedParameter("geometryType", f"{geometry.kind} needs the layers' WFS, which this service "
-                                   "does not use; identify by point or multipoint")
-    used = [c.layer.name for c in candidates if c.layer.wms.name in filters]
+    res = max((extent[2] - extent[0]) / width, (extent[3] - extent[1]) / height)
+    selection = LayerSelection(tuple(reversed([c.layer for c in candidates])), filters, time_options)
+    return _Request(sr, geometry, tolerance, res, dpi, mode, candidates, filters, selection)
+
+
+def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | None = None,
+                  features: Mapping[str, FeatureLayer] | None = None) -> IdentifyPlan:
+    """Turn identify parameters into a plan; raises :class:`InvalidParameter` naming what is malformed.
+
+    ``features`` are the layers (by WMS name) the backend serves by WFS: they are asked by GetFeature, unless they
+    are time-aware (their time is the WMS dimension, which GetFeatureInfo takes); the others by GetFeatureInfo."""
+    request = _parse(params, ctx, fields)
+    output = _options(params, request.sr)
+    features = features or {}
+    by_wfs = {name: features[name] for c in request.candidates
+              if (name := c.layer.wms.name) and name in features and c.layer.time is None}
+    lookups = _lookups(request, by_wfs)
+    info = [c for c in request.candidates if c.layer.wms.name not in by_wfs]
+    used = [c.layer.name for c in info if c.layer.wms.name in request.filters]
     if used and not ctx.flavor.gfi_filters:
-        raise UnsupportedParameter("layerDefs", f"this backend's GetFeatureInfo ignores filters (layer '{used[0]}')")
+        raise UnsupportedParameter("layerDefs", f"layer '{used[0]}' is not served by WFS, and this backend's "
+                                   "GetFeatureInfo ignores filters")
+    leaves = tuple(layer for layer in request.selection.leaves if layer.wms.name not in by_wfs)
+    fetch_sr, queries, clicks = _info_queries(request, ctx, info, LayerSelection(
+        leaves, request.selection.filters, request.selection.time_options), requested_time(params))
+    return IdentifyPlan(sr=request.sr, geometry=request.geometry, mode=request.mode,
+                        candidates=tuple(request.candidates), fetch_sr=fetch_sr, queries=tuple(queries),
+                        clicks=tuple(clicks), lookups=tuple(lookups), output=output, filters=request.filters,
+                        native_sr=ctx.sr)
+
+
+def _lookups(request: _Request, by_wfs: Mapping[str, FeatureLayer]) -> list[FeatureLookup]:
+    """The GetFeatures of the layers served by WFS, in an SR the WFS can be told (its EPSG code)."""
+    if not by_wfs:
+        return []
+    shapes = selections(request.geometry, request.tolerance * request.res)
+    sr = request.sr
+    if sr.ogc_code is None:  # an SR without an OGC code: the selection is sent in WGS 84
+        wgs84 = resolve_sr(4326, "sr")
+        shapes = [reprojected(shape, sr, wgs84, parameter="geometry") for shape in shapes]
+        sr = wgs84
+    return [lookup for name, layer in by_wfs.items()
+            for lookup in lookups(name, layer, shapes, sr, request.filters.get(name))]
+
+
+def _info_queries(request: _Request, ctx: ServiceContext, info: Sequence[Candidate], selection: LayerSelection,
+                  time: TimeRange | None) -> tuple[SpatialRef, list[InfoQuery], list[tuple[float, float]]]:
+    """The GetFeatureInfo windows: one per click (a multipoint's points; the centre of any other shape) and group
+    of layers sharing a time (or layer, where the flavour takes one a request)."""
+    sr = request.sr
     codes = ctx.caps.root.crs
-    for candidate in candidates:
+    for candidate in info:
         codes = tuple(c for c in codes if c in candidate.layer.wms.crs) or codes
     crs_code = offered_code(sr, codes)
     fetch_sr = sr
     if crs_code is None:
         crs_code, fetch_sr = best_offered(sr, codes, ctx.sr)
-    res = max((extent[2] - extent[0]) / width, (extent[3] - extent[1]) / height)
-    selection = LayerSelection(tuple(reversed([c.layer for c in candidates])), filters, time_options)
-    groups = time_groups(selection, tree, time)
-    queries: list[InfoQuery] = []
-    clicks: list[tuple[float, float]] = []
+    if not info:
+        return fetch_sr, [], []
+    groups = time_groups(selection, ctx.tree, time)
+    points = request.geometry.points
+    if request.geometry.kind not in ("esriGeometryPoint", "esriGeometryMultipoint"):
+        x0, y0, x1, y1 = request.geometry.bbox
+        points = (((x0 + x1) / 2, (y0 + y1) / 2),)
     # MapServer 8 fails on a window of one pixel ("OGR GetNextFeature() error'd"): at least 3, the tolerance itself
     # travels in the flavour's parameters (or the backend's own configuration).
-    half = max(tolerance, 1)
-    for x, y in geometry.points:
-        click, box, size = _window(x, y, res, half, sr, fetch_sr)
+    half = max(request.tolerance, 1)
+    queries: list[InfoQuery] = []
+    clicks: list[tuple[float, float]] = []
+    for x, y in points:
+        click, box, size = _window(x, y, request.res, half, sr, fetch_sr)
         for effective, members in groups:
             names = [layer.wms.name for layer in members if layer.wms.name]
             for batch in ([[n] for n in names] if ctx.flavor.gfi_single_layer else [names]):
                 query = MapQuery(layers=tuple(batch), bbox=box, sr=fetch_sr, crs_code=crs_code, width=size,
-                                 height=size, mime="image/png", transparent=True, dpi=dpi, time=effective,
-                                 filters={n: filters[n] for n in batch if n in filters})
-                queries.append(InfoQuery(query, half, half, tolerance))
+                                 height=size, mime="image/png", transparent=True, dpi=request.dpi, time=effective,
+                                 filters={n: request.filters[n] for n in batch if n in request.filters})
+                queries.append(InfoQuery(query, half, half, request.tolerance))
                 clicks.append(click)
-    return IdentifyPlan(sr=sr, geometry=geometry, mode=mode, candidates=tuple(candidates), fetch_sr=fetch_sr,
-                        queries=tuple(queries), clicks=tuple(clicks), return_geometry=return_geometry, digits=digits,
-                        unformatted=unformatted, filters=filters)
+    return fetch_sr, queries, clicks
 
 
 def _window(x: float, y: float, res: float, half: int, sr: SpatialRef,
@@ -353,23 +439,33 @@ def _to_output(plan: IdentifyPlan) -> Any:
     return lambda x, y: transform_point(x, y, plan.fetch_sr, plan.sr, parameter="sr")
 
 
-def identify_results(plan: IdentifyPlan, bodies: Sequence[bytes]) -> dict[str, Any]:
-    """The ArcGIS answer from the GetFeatureInfo answers of the plan's queries (in order)."""
-    found: dict[str, list[tuple[InfoFeature, tuple[float, float]]]] = {}
+def identify_results(plan: IdentifyPlan, bodies: Sequence[bytes], wfs_bodies: Sequence[bytes] = ()) -> dict[str, Any]:
+    """The ArcGIS answer from the answers to the plan's GetFeatureInfo queries and GetFeatures (each in order)."""
+    found: dict[str, list[dict[str, Any]]] = {}
     seen: set[str] = set()
+    by_name = {c.layer.wms.name: c for c in plan.candidates}
     for query, click, body in zip(plan.queries, plan.clicks, bodies, strict=True):
         for name, features in parse_feature_info(body, query.map.layers, click).items():
             for feature in features:
                 key = repr((name, sorted(feature.attributes.items()), feature.raster_values, feature.geometry))
                 if key not in seen:  # a multipoint's clicks may hit a feature twice
                     seen.add(key)
-                    found.setdefault(name, []).append((feature, click))
+                    found.setdefault(name, []).append(_result(plan, by_name[name], feature, click))
+    for lookup, body in zip(plan.lookups, wfs_bodies, strict=True):
+        wfs_features, src = lookup_features(body, plan.native_sr)
+        candidate = by_name[lookup.name]
+        for wfs_feature in wfs_features:
+            key = repr((lookup.name, wfs_feature.fid, sorted(wfs_feature.properties.items())))
+            if key not in seen:
+                seen.add(key)
+                found.setdefault(lookup.name, []).append(feature_result(
+                    candidate.result_id, candidate.layer.name, lookup.layer, wfs_feature, src, plan.output))
     results: list[dict[str, Any]] = []
     for candidate in plan.candidates:
         hits = found.get(candidate.layer.wms.name or "")
         if not hits:
             continue
-        results.extend(_result(plan, candidate, feature, click) for feature, click in hits)
+        results.extend(hits)
         if plan.mode == "top":
             break
     return {"results": results}
