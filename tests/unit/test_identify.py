@@ -1,17 +1,19 @@
-"""The pure parts of identify: geometry spellings, the legacy layerDefs form, the GetFeatureInfo window and
-parameters per flavour, reading both answer shapes, and Esri JSON geometry."""
+"""The pure parts of identify: geometry spellings, the shapes WFS selects by, the legacy layerDefs form, the
+GetFeatureInfo window and parameters per flavour, and reading both answer shapes."""
 
 from __future__ import annotations
 
 import pytest
 
 from translators.arcgis.identify import display_field, legacy_layer_defs, parse_image_display, parse_tolerance
-from translators.arcgis.identify_geometry import parse_geometry, parse_geometry_type, signed_area, to_esri
+from translators.arcgis.identify_features import selections
+from translators.arcgis.identify_geometry import identify_geometry, parse_geometry_type
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter
 from translators.ogc.flavors import FLAVORS
 from translators.ogc.getfeatureinfo import InfoQuery, click_window, feature_info_params, parse_feature_info
 from translators.ogc.getmap import MapQuery
+from translators.ogc.wfs_features import geometry_bbox
 from translators.params import Params
 
 # Answers captured from MapServer 8 (GML) and QGIS Server 3.22 (JSON) at Sandtown (5, 17).
@@ -41,22 +43,40 @@ QGIS_JSON = b"""{"features":[
  "type":"FeatureCollection"}"""
 
 
+WGS84 = resolve_sr(4326, "sr")
+
+
 def test_geometry_spellings() -> None:
-    assert parse_geometry("5,17", "esriGeometryPoint").points == ((5.0, 17.0),)
-    assert parse_geometry('{"x": 5, "y": 17}', "esriGeometryPoint").points == ((5.0, 17.0),)
-    qgis = parse_geometry("{x: 12.3, y: -45.6}", "esriGeometryPoint")  # QGIS' unquoted keys
-    assert qgis.points == ((12.3, -45.6),) and qgis.sr is None
-    with_sr = parse_geometry('{x: 1, y: 2, spatialReference: {wkid: 3857}}', "esriGeometryPoint")
-    assert with_sr.sr == {"wkid": 3857}
-    assert parse_geometry("3,4,1,2", "esriGeometryEnvelope").bbox == (1.0, 2.0, 3.0, 4.0)
-    assert parse_geometry('{"xmin":1,"ymin":2,"xmax":3,"ymax":4}', "esriGeometryEnvelope").bbox == (1, 2, 3, 4)
-    multi = parse_geometry('{"points": [[1, 2], [3, 4]]}', "esriGeometryMultipoint")
+    assert identify_geometry("5,17", "esriGeometryPoint", WGS84).points == ((5.0, 17.0),)
+    assert identify_geometry('{"x": 5, "y": 17}', "esriGeometryPoint", WGS84).points == ((5.0, 17.0),)
+    qgis = identify_geometry("{x: 12.3, y: -45.6}", "esriGeometryPoint", WGS84)  # QGIS' unquoted keys
+    assert qgis.points == ((12.3, -45.6),)
+    moved = identify_geometry("{x: 1113194.9079327357, y: 0, spatialReference: {wkid: 3857}}", "esriGeometryPoint",
+                              WGS84)  # read in its own SR, moved into sr
+    assert moved.points[0] == pytest.approx((10.0, 0.0))
+    assert identify_geometry("1,2,3,4", "esriGeometryEnvelope", WGS84).bbox == (1.0, 2.0, 3.0, 4.0)
+    envelope = identify_geometry('{"xmin":1,"ymin":2,"xmax":3,"ymax":4}', "esriGeometryEnvelope", WGS84)
+    assert envelope.bbox == (1, 2, 3, 4) and envelope.shape["type"] == "Polygon"
+    multi = identify_geometry('{"points": [[1, 2], [3, 4]]}', "esriGeometryMultipoint", WGS84)
     assert multi.points == ((1, 2), (3, 4))
-    polygon = parse_geometry('{"rings": [[[0,0],[0,1],[1,1],[0,0]]]}', "esriGeometryPolygon")
-    assert len(polygon.parts) == 1 and polygon.bbox == (0, 0, 1, 1)
+    polygon = identify_geometry('{"rings": [[[0,0],[0,1],[1,1],[0,0]]]}', "esriGeometryPolygon", WGS84)
+    assert polygon.shape["type"] == "Polygon" and polygon.bbox == (0, 0, 1, 1)
+    line = identify_geometry("{paths: [[[0,0],[2,1]]]}", "esriGeometryPolyline", WGS84)
+    assert line.shape == {"type": "MultiLineString", "coordinates": [[[0.0, 0.0], [2.0, 1.0]]]}
     assert parse_geometry_type("point") == "esriGeometryPoint"
     assert parse_geometry_type("ESRIGEOMETRYPOLYGON") == "esriGeometryPolygon"
     assert parse_geometry_type(None) == "esriGeometryPoint"
+
+
+def test_selections() -> None:
+    point = identify_geometry("5,17", "esriGeometryPoint", WGS84)
+    (box,) = selections(point, 0.5)
+    assert geometry_bbox(box) == (4.5, 16.5, 5.5, 17.5)
+    envelope = identify_geometry("1,2,3,4", "esriGeometryEnvelope", WGS84)
+    assert geometry_bbox(selections(envelope, 1)[0]) == (0, 1, 4, 5)
+    assert len(selections(identify_geometry("{points: [[1, 2], [3, 4]]}", "esriGeometryMultipoint", WGS84), 1)) == 2
+    polygon = identify_geometry('{"rings": [[[0,0],[0,1],[1,1],[0,0]]]}', "esriGeometryPolygon", WGS84)
+    assert selections(polygon, 1) == [polygon.shape]
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -67,7 +87,7 @@ def test_geometry_spellings() -> None:
 ])
 def test_bad_geometry(text: str | None, kind: str) -> None:
     with pytest.raises(InvalidParameter) as raised:
-        parse_geometry(text, kind)
+        identify_geometry(text, kind, WGS84)
     assert raised.value.parameter == "geometry"
 
 
@@ -119,23 +139,6 @@ def test_reading_qgis_json() -> None:
     found = parse_feature_info(QGIS_JSON, ["cities", "regions", "rgb"], (5.0, 17.0))
     assert found["cities"][0].attributes["name"] == "Sandtown" and "regions" not in found
     assert found["rgb"][0].raster_values == ("129", "101", "200")
-
-
-def test_esri_geometry() -> None:
-    def same(x: float, y: float) -> tuple[float, float]:
-        return x, y
-
-    counter_clockwise = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
-    hole_clockwise = [[1, 1], [1, 2], [2, 2], [2, 1], [1, 1]]
-    kind, polygon = to_esri({"type": "Polygon", "coordinates": [counter_clockwise, hole_clockwise]}, same)
-    assert kind == "esriGeometryPolygon"
-    outer, hole = polygon["rings"]
-    assert signed_area(outer) < 0 < signed_area(hole)  # Esri: outer clockwise, holes counter-clockwise
-    assert to_esri({"type": "Point", "coordinates": [1.23456, 2.0]}, same, 2) == (
-        "esriGeometryPoint", {"x": 1.23, "y": 2.0})
-    assert to_esri({"type": "MultiLineString", "coordinates": [[[0, 0], [1, 1]]]}, same) == (
-        "esriGeometryPolyline", {"paths": [[[0.0, 0.0], [1.0, 1.0]]]})
-    assert to_esri({"type": "GeometryCollection", "geometries": []}, same) is None
 
 
 def test_display_field() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from translators.arcgis.features import FeatureLayer
-from translators.arcgis.geometry import reprojected
+from translators.arcgis.geometry import ESRI_TYPES, reprojected, to_esri
 from translators.arcgis.identify_features import (
     FeatureLookup,
     Output,
@@ -26,7 +26,7 @@ from translators.arcgis.identify_features import (
     lookups,
     selections,
 )
-from translators.arcgis.identify_geometry import Geometry, parse_geometry, parse_geometry_type, to_esri
+from translators.arcgis.identify_geometry import Geometry, identify_geometry, parse_geometry_type
 from translators.arcgis.layer_fields import LayerFields
 from translators.arcgis.layer_selection import (
     Clauses,
@@ -201,20 +201,8 @@ def _unique(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def _geometry_in(params: Params, sr: SpatialRef) -> Geometry:
-    """``geometry`` and ``geometryType``, transformed from the geometry's own SR into ``sr``."""
-    kind = parse_geometry_type(params.get("geometryType"))
-    geometry = parse_geometry(params.get("geometry"), kind)
-    if geometry.sr is None:
-        return geometry
-    own = resolve_sr(geometry.sr, "geometry")
-    if own.same_as(sr):
-        return geometry
-
-    def move(point: tuple[float, float]) -> tuple[float, float]:
-        return transform_point(point[0], point[1], own, sr)
-
-    return Geometry(kind, tuple(move(p) for p in geometry.points),
-                    tuple(tuple(move(p) for p in part) for part in geometry.parts))
+    """``geometry`` and ``geometryType``, moved from the geometry's own SR into ``sr``."""
+    return identify_geometry(params.get("geometry"), parse_geometry_type(params.get("geometryType")), sr)
 
 
 def _map_extent(params: Params, sr: SpatialRef) -> tuple[float, float, float, float]:
@@ -425,7 +413,7 @@ def _result(plan: IdentifyPlan, candidate: Candidate, feature: InfoFeature,
         geometry = feature.geometry
     result: dict[str, Any] = {"layerId": candidate.result_id, "layerName": layer.name, "displayFieldName": display,
                               "value": value, "attributes": attributes}
-    esri = to_esri(geometry, _to_output(plan), plan.digits) if geometry else None
+    esri = _esri(plan, geometry) if geometry else None
     if esri is not None:
         result["geometryType"] = esri[0]
         if plan.return_geometry:
@@ -433,10 +421,24 @@ def _result(plan: IdentifyPlan, candidate: Candidate, feature: InfoFeature,
     return result
 
 
-def _to_output(plan: IdentifyPlan) -> Any:
-    if plan.fetch_sr.same_as(plan.sr):
-        return lambda x, y: (x, y)
-    return lambda x, y: transform_point(x, y, plan.fetch_sr, plan.sr, parameter="sr")
+def _esri(plan: IdentifyPlan, geometry: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A GetFeatureInfo geometry (GeoJSON-like, or the box of MapServer's GML) in the answer's SR, as Esri JSON."""
+    kind = geometry.get("type")
+    if kind == "Envelope":
+        x0, y0, x1, y1 = geometry["coordinates"]
+        corners = reprojected({"type": "MultiPoint", "coordinates": [[x0, y0], [x1, y1]]}, plan.fetch_sr, plan.sr,
+                              parameter="sr")["coordinates"]
+        (a, b), (c, d) = corners
+        box = {"xmin": min(a, c), "ymin": min(b, d), "xmax": max(a, c), "ymax": max(b, d)}
+        return "esriGeometryEnvelope", _rounded(box, plan.digits)
+    if kind not in ESRI_TYPES or not geometry.get("coordinates"):
+        return None
+    moved = reprojected(dict(geometry), plan.fetch_sr, plan.sr, parameter="sr")
+    return ESRI_TYPES[str(kind)], to_esri(moved, max_offset=plan.output.max_offset, precision=plan.digits)
+
+
+def _rounded(box: dict[str, float], digits: int | None) -> dict[str, float]:
+    return box if digits is None else {k: round(v, digits) for k, v in box.items()}
 
 
 def identify_results(plan: IdentifyPlan, bodies: Sequence[bytes], wfs_bodies: Sequence[bytes] = ()) -> dict[str, Any]:

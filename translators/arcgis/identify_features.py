@@ -10,12 +10,11 @@ FILTER), and returns real geometry and object ids.  The WFS request and answer a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from translators.arcgis.features import FeatureLayer, attributes, object_id
-from translators.arcgis.geometry import reprojected, to_esri
+from translators.arcgis.geometry import ESRI_TYPES, reprojected, to_esri
 from translators.arcgis.identify_geometry import Geometry as InputGeometry
 from translators.crs import SpatialRef
 from translators.filters.ast import Expr
@@ -38,16 +37,13 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
 
 def selections(geometry: InputGeometry, margin: float) -> list[dict[str, Any]]:
     """The shapes (GeoJSON-like, in the geometry's SR) whose features an identify selects: a box of ± ``margin``
-    about each point, the grown envelope, or the polygon or polyline itself."""
+    about each point, the envelope grown by it, or the polygon or polyline itself."""
     if geometry.kind in ("esriGeometryPoint", "esriGeometryMultipoint"):
         return [_box(x - margin, y - margin, x + margin, y + margin) for x, y in geometry.points]
     if geometry.kind == "esriGeometryEnvelope":
         x0, y0, x1, y1 = geometry.bbox
         return [_box(x0 - margin, y0 - margin, x1 + margin, y1 + margin)]
-    if geometry.kind == "esriGeometryPolygon":
-        rings = [[list(p) for p in part] for part in geometry.parts]
-        return [{"type": "Polygon", "coordinates": [ring]} for ring in rings]
-    return [{"type": "MultiLineString", "coordinates": [[list(p) for p in part] for part in geometry.parts]}]
+    return [geometry.shape]
 
 
 def lookups(name: str, layer: FeatureLayer, shapes: list[dict[str, Any]], sr: SpatialRef,
@@ -96,16 +92,11 @@ def feature_result(layer_id: int, layer_name: str, layer: FeatureLayer, feature:
     if feature.geometry is not None:
         geometry = reprojected(feature.geometry, src, output.sr, parameter="sr")
         esri = to_esri(geometry, max_offset=output.max_offset, precision=output.digits)
-        result["geometryType"] = layer.geometry_type or _esri_type(feature.geometry)
+        result["geometryType"] = layer.geometry_type or ESRI_TYPES.get(str(feature.geometry.get("type")),
+                                                                       "esriGeometryPolygon")
         if output.return_geometry:
             result["geometry"] = {**esri, "spatialReference": output.sr.to_json()}
     return result
-
-
-def _esri_type(geometry: Mapping[str, Any]) -> str:
-    kind = str(geometry.get("type"))
-    return {"Point": "esriGeometryPoint", "MultiPoint": "esriGeometryMultipoint", "LineString": "esriGeometryPolyline",
-            "MultiLineString": "esriGeometryPolyline"}.get(kind, "esriGeometryPolygon")
 
 
 def lookup_features(body: bytes, default_sr: SpatialRef) -> tuple[list[WfsFeature], SpatialRef]:
