@@ -3,9 +3,19 @@ GetFeatureInfo window and parameters per flavour, and reading both answer shapes
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from translators.arcgis.identify import display_field, legacy_layer_defs, parse_image_display, parse_tolerance
+from tests.unit.test_export_plan import context, lid
+from translators.arcgis.features import FeatureLayer
+from translators.arcgis.identify import (
+    display_field,
+    legacy_layer_defs,
+    parse_image_display,
+    parse_tolerance,
+    plan_identify,
+)
 from translators.arcgis.identify_features import selections
 from translators.arcgis.identify_geometry import identify_geometry, parse_geometry_type
 from translators.crs import resolve_sr
@@ -13,6 +23,7 @@ from translators.errors import InvalidParameter
 from translators.ogc.flavors import FLAVORS
 from translators.ogc.getfeatureinfo import InfoQuery, click_window, feature_info_params, parse_feature_info
 from translators.ogc.getmap import MapQuery
+from translators.ogc.wfs import WfsField
 from translators.ogc.wfs_features import geometry_bbox
 from translators.params import Params
 
@@ -146,3 +157,30 @@ def test_display_field() -> None:
     assert display_field({"id": "3", "code": "17", "label": "x"}) == "label"
     assert display_field({"id": 3}) == "id"
     assert display_field({}) == ""
+
+
+def test_plan_routes_layers_and_honours_scale_ranges() -> None:
+    """Layers described by WFS go by GetFeature (not at scales their range excludes); the others by
+    GetFeatureInfo, grouped in one request; layerDefs ride along where GetFeatureInfo takes them."""
+    ctx = context("qgis")
+    regions = FeatureLayer("regions", (WfsField("name", "string", None),), "geometry", "esriGeometryPolygon", None,
+                           "name")
+    layers = f"all:{lid(ctx, 'regions')},{lid(ctx, 'cities')},{lid(ctx, 'rgb')}"  # rgb is not queryable
+
+    def plan(extent: str, **extra: str) -> Any:
+        return plan_identify(Params({"geometry": "5,45", "tolerance": "2", "mapExtent": extent, "layers": layers,
+                                     "imageDisplay": "400,400,96", "sr": "4326", **extra}), ctx, None,
+                             {"regions": regions})
+
+    near = plan("0,40,10,50")  # 1:~9.4 million: regions are drawn
+    assert [lookup.name for lookup in near.lookups] == ["regions"]
+    spatial = near.lookups[0].request.spatial
+    assert spatial is not None and geometry_bbox(spatial.geometry) == pytest.approx((4.95, 44.95, 5.05, 45.05))
+    assert [q.map.layers for q in near.queries] == [("cities",)]
+    far = plan("-100,-50,100,150")  # 1:~190 million, beyond the regions' 1:50 million
+    assert far.lookups == () and [c.layer.name for c in far.candidates] == ["cities"]
+    assert [q.map.layers for q in far.queries] == [("cities",)]
+    with_defs = plan("0,40,10,50", layerDefs=f'{{"{lid(ctx, "regions")}": "name = \'x\'", '
+                                             f'"{lid(ctx, "cities")}": "pop > 5"}}')
+    assert with_defs.lookups[0].request.where is not None
+    assert list(with_defs.queries[0].map.filters) == ["cities"]  # QGIS' GetFeatureInfo takes FILTER

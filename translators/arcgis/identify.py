@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from translators.arcgis.features import FeatureLayer
@@ -39,7 +39,7 @@ from translators.arcgis.layer_selection import (
 from translators.arcgis.layers import LayerTree, MapLayer
 from translators.arcgis.map_context import ServiceContext
 from translators.arcgis.map_time import requested_time, time_groups
-from translators.arcgis.view import parse_bbox, sr_param
+from translators.arcgis.view import map_scale, parse_bbox, sr_param
 from translators.crs import SpatialRef, best_offered, offered_code, resolve_sr, transform_bbox, transform_point
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.filters.ast import Expr
@@ -254,6 +254,7 @@ class _Request:
     tolerance: int
     res: float  # the client's map units a pixel, in ``sr``
     dpi: float
+    scale: float  # of the client's map, as ArcGIS computes it
     mode: str
     candidates: list[Candidate]
     filters: dict[str, Expr]
@@ -277,7 +278,8 @@ def _parse(params: Params, ctx: ServiceContext, fields: LayerFields | None) -> _
     filters = {wms: expr for layer_id, expr in defs.items() if (wms := tree.by_id[layer_id].wms.name)}
     res = max((extent[2] - extent[0]) / width, (extent[3] - extent[1]) / height)
     selection = LayerSelection(tuple(reversed([c.layer for c in candidates])), filters, time_options)
-    return _Request(sr, geometry, tolerance, res, dpi, mode, candidates, filters, selection)
+    scale = map_scale((0.0, 0.0, res * width, 0.0), width, dpi, sr)
+    return _Request(sr, geometry, tolerance, res, dpi, scale, mode, candidates, filters, selection)
 
 
 def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | None = None,
@@ -291,19 +293,31 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
     features = features or {}
     by_wfs = {name: features[name] for c in request.candidates
               if (name := c.layer.wms.name) and name in features and c.layer.time is None}
+    # Scale ranges, as the map drew: GetFeatureInfo leaves them to the backend (it gets the client's scale),
+    # WFS knows none, so a layer not drawn at the client's scale is not asked.
+    hidden = {name for c in request.candidates if (name := c.layer.wms.name) in by_wfs
+              and not _drawn_at(c.layer, request.scale)}
+    by_wfs = {name: layer for name, layer in by_wfs.items() if name not in hidden}
+    request = replace(request, candidates=[c for c in request.candidates if c.layer.wms.name not in hidden])
     lookups = _lookups(request, by_wfs)
     info = [c for c in request.candidates if c.layer.wms.name not in by_wfs]
     used = [c.layer.name for c in info if c.layer.wms.name in request.filters]
     if used and not ctx.flavor.gfi_filters:
         raise UnsupportedParameter("layerDefs", f"layer '{used[0]}' is not served by WFS, and this backend's "
                                    "GetFeatureInfo ignores filters")
-    leaves = tuple(layer for layer in request.selection.leaves if layer.wms.name not in by_wfs)
+    leaves = tuple(layer for layer in request.selection.leaves if layer.wms.name not in {*by_wfs, *hidden})
     fetch_sr, queries, clicks = _info_queries(request, ctx, info, LayerSelection(
         leaves, request.selection.filters, request.selection.time_options), requested_time(params))
     return IdentifyPlan(sr=request.sr, geometry=request.geometry, mode=request.mode,
                         candidates=tuple(request.candidates), fetch_sr=fetch_sr, queries=tuple(queries),
                         clicks=tuple(clicks), lookups=tuple(lookups), output=output, filters=request.filters,
                         native_sr=ctx.sr)
+
+
+def _drawn_at(layer: MapLayer, scale: float) -> bool:
+    """Whether the layer's WMS scale range (MinScaleDenominator ≤ scale < MaxScaleDenominator) holds ``scale``."""
+    low, high = layer.wms.min_scale_denominator, layer.wms.max_scale_denominator
+    return (low is None or scale >= low) and (high is None or scale < high)
 
 
 def _lookups(request: _Request, by_wfs: Mapping[str, FeatureLayer]) -> list[FeatureLookup]:
