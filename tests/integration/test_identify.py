@@ -308,3 +308,42 @@ def test_backend_failure_is_a_502(gateway: Gateway) -> None:
     reply = identify(gateway, "bad/exception", geometry="5,17", layers="all")
     assert reply.status == 502, reply.body[:300]
     assert reply.json()["error"]["code"] == 502
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_no_layer(gateway: Gateway, service: str) -> None:
+    """``visible:`` with no id, or ArcGIS' -1 (every layer switched off in the client): nothing to identify."""
+    for layers in ("visible:", "visible:-1", "all:-1"):
+        assert results(identify(gateway, service, geometry="5,17", layers=layers)) == [], layers
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_dynamic_layers(gateway: Gateway, service: str) -> None:
+    """``layers`` names the dynamic ids, results carry them, their definition expressions apply."""
+    x, y = ds.REGIONS[2].centre  # Sahara Sud, category A
+    for where, expected in (("category = 'A'", [(7, "Sahara Sud")]), ("category = 'B'", [])):
+        dynamic = [{"id": 7, "source": {"type": "mapLayer", "mapLayerId": 1}, "definitionExpression": where},
+                   {"id": 8, "source": {"type": "mapLayer", "mapLayerId": 2}}]
+        found = results(identify(gateway, service, geometry=f"{x},{y}", layers="all:7",
+                                 dynamicLayers=json.dumps(dynamic)))
+        assert [(r["layerId"], r["value"]) for r in found] == expected, where
+    dynamic = [{"id": 8, "source": {"type": "mapLayer", "mapLayerId": 2}}]
+    found = results(identify(gateway, service, geometry=f"{x},{y}", layers="all", dynamicLayers=json.dumps(dynamic)))
+    assert [(r["layerId"], r["value"]) for r in found] == [(8, pixel_value(x, y))]
+    reply = identify(gateway, service, geometry=f"{x},{y}", layers="all:3", dynamicLayers=json.dumps(dynamic))
+    assert reply.status == 400 and "'layers'" in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_post_and_pjson(gateway: Gateway, service: str) -> None:
+    """Esri Leaflet POSTs once the URL passes 2000 characters; pjson and html render the same answer."""
+    city = ds.CITIES[4]
+    form = {"f": "json", "geometry": json.dumps({"x": city.lon, "y": city.lat}), "tolerance": "3", "sr": "4326",
+            "mapExtent": ",".join(map(str, EXTENT)), "imageDisplay": DISPLAY, "layers": "all:0",
+            "layerDefs": json.dumps({"0": " OR ".join(f"name = 'x{i}'" for i in range(80)) + f" OR pop = {city.pop}"})}
+    found = results(fetch(gateway.services_url(service) + "/identify", data=form))
+    assert [r["value"] for r in found] == [city.name]
+    pretty = identify(gateway, service, geometry=f"{city.lon},{city.lat}", layers="all:0", f="pjson")
+    assert pretty.status == 200 and b"\n" in pretty.body and results(pretty) == found
+    page = identify(gateway, service, geometry=f"{city.lon},{city.lat}", layers="all:0", f="html")
+    assert page.status == 200 and city.name.encode() in page.body

@@ -149,9 +149,11 @@ def _parse_layers(text: str | None) -> tuple[str, list[int] | None]:
     for part in rest.split(","):
         if part.strip():
             try:
-                ids.append(int(part))
+                layer_id = int(part)
             except ValueError:
                 raise InvalidParameter("layers", f"'{part.strip()}' is not a layer id") from None
+            if layer_id != -1:  # ArcGIS' "no layer" (clients send visible:-1 when every layer is off)
+                ids.append(layer_id)
     return mode, ids
 
 
