@@ -43,4 +43,4 @@ async def identify(call: Call[MapService]) -> web.Response:
                            for lookup in plan.lookups))
     bodies, answers = await asyncio.gather(info, wfs)
     data = await call.run_cpu(identify_results, plan, bodies, [body for body, _ in answers])
-    return respond(data, params, f"{service.settings.name}: identify", default="json")
+    return respond(data, params, f"{service.settings.name}: identify")

@@ -170,6 +170,22 @@ def test_web_mercator(gateway: Gateway, service: str) -> None:
 
 
 @pytest.mark.parametrize("service", WORLD)
+def test_an_sr_the_backend_lacks(gateway: Gateway, service: str) -> None:
+    """World Mercator (3395) is not offered by the WMS: GetFeatureInfo goes in one it offers, WFS selects in 3395
+    itself, and every answer comes back in 3395."""
+    city = ds.CITIES[2]
+    x, y = Transformer.from_crs(4326, 3395, always_xy=True).transform(city.lon, city.lat)
+    found = results(identify(gateway, service, geometry=json.dumps({"x": x, "y": y}), sr="3395", layers="all",
+                             mapExtent="-2000000,0,3000000,4000000", imageDisplay="500,400,96"))
+    assert [(r["layerId"], r["value"]) for r in found] == [(0, city.name), (1, "Sahara Sud"),
+                                                          (2, pixel_value(city.lon, city.lat))]
+    assert {r["geometry"]["spatialReference"]["wkid"] for r in found} == {3395}
+    assert (found[0]["geometry"]["x"], found[0]["geometry"]["y"]) == pytest.approx((x, y), abs=0.01)
+    raster = found[2]["geometry"]  # the pixel, within the tolerance of the click
+    assert abs(raster["x"] - x) < 4 * 10000 and abs(raster["y"] - y) < 4 * 10000
+
+
+@pytest.mark.parametrize("service", WORLD)
 def test_geometry_in_its_own_sr_answered_in_sr(gateway: Gateway, service: str) -> None:
     """The geometry's spatialReference says how to read it; the answer is in ``sr``."""
     city = ds.CITIES[3]  # Cape Haven 25, -28
