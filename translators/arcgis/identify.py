@@ -1,10 +1,13 @@
-"""MapServer ``identify``: ArcGIS parameters → an :class:`IdentifyPlan` of GetFeatureInfo requests; their answers →
-the ArcGIS ``results``.
+"""MapServer ``identify``: ArcGIS parameters → an :class:`IdentifyPlan` of WFS GetFeatures and WMS GetFeatureInfo
+requests; their answers → the ArcGIS ``results``.
 
-The click is asked about over a window of ``2t+1`` pixels of the client's own map grid (``mapExtent`` and
-``imageDisplay``, ``t`` = ``tolerance``), with the client's dpi, so the backend applies its scale ranges and pixel
-tolerances as in the map the user clicked.  Layers are grouped as export groups them (one request per time), or one
-a request where the flavour asks so.  Results come top layer first; ``top`` keeps the first layer with hits.
+Layers the backend also serves by WFS are asked by GetFeature (:mod:`translators.arcgis.identify_features`): the
+only way to honour ``layerDefs`` on MapServer, to take envelopes and polygons, and to return real geometry and
+object ids.  The others (rasters, layers without WFS, time-aware layers) are asked by GetFeatureInfo over a window of
+``2t+1`` pixels of the client's own map grid (``mapExtent`` and ``imageDisplay``, ``t`` = ``tolerance``), with the
+client's dpi, so the backend applies its scale ranges and pixel tolerances as in the map the user clicked; they are
+grouped as export groups them (one request per time), or one a request where the flavour asks so.  Results come top
+layer first; ``top`` keeps the first layer with hits.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from translators.arcgis.identify_features import (
     FeatureLookup,
     Output,
     feature_result,
+    formatted,
     lookup_features,
     lookups,
     selections,
@@ -77,7 +81,6 @@ class IdentifyPlan:
     clicks: tuple[tuple[float, float], ...]  # per query: the click, in ``fetch_sr``
     lookups: tuple[FeatureLookup, ...]  # WFS GetFeature, for the layers the backend serves by WFS
     output: Output
-    filters: Mapping[str, Expr]  # layerDefs by WMS name
     native_sr: SpatialRef  # the SR of WFS answers that state none
 
     @property
@@ -312,8 +315,7 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
         leaves, request.selection.filters, request.selection.time_options), requested_time(params))
     return IdentifyPlan(sr=request.sr, geometry=request.geometry, mode=request.mode,
                         candidates=tuple(request.candidates), fetch_sr=fetch_sr, queries=tuple(queries),
-                        clicks=tuple(clicks), lookups=tuple(lookups), output=output, filters=request.filters,
-                        native_sr=ctx.sr)
+                        clicks=tuple(clicks), lookups=tuple(lookups), output=output, native_sr=ctx.sr)
 
 
 def _drawn_at(layer: MapLayer, scale: float) -> bool:
@@ -386,14 +388,6 @@ def _window(x: float, y: float, res: float, half: int, sr: SpatialRef,
 
 
 # ------------------------------------------------------------------------------------------------------- answers
-def _formatted(value: Any) -> str:
-    if value is None:
-        return "Null"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
 def display_field(attributes: Mapping[str, Any]) -> str:
     """The field that names a feature: ``name`` in any case, else the first text field that is no id, else the
     first field."""
@@ -423,9 +417,9 @@ def _result(plan: IdentifyPlan, candidate: Candidate, feature: InfoFeature,
         display = PIXEL_VALUE
         geometry: Mapping[str, Any] | None = feature.geometry or {"type": "Point", "coordinates": list(click)}
     else:
-        attributes = {k: v if plan.unformatted else _formatted(v) for k, v in feature.attributes.items()}
+        attributes = {k: v if plan.unformatted else formatted(v) for k, v in feature.attributes.items()}
         display = display_field(feature.attributes)
-        value = _formatted(feature.attributes.get(display)) if display else ""
+        value = formatted(feature.attributes.get(display)) if display else ""
         geometry = feature.geometry
     result: dict[str, Any] = {"layerId": candidate.result_id, "layerName": layer.name, "displayFieldName": display,
                               "value": value, "attributes": attributes}

@@ -66,7 +66,9 @@ class Output:
     unformatted: bool
 
 
-def _formatted(value: Any) -> str:
+def formatted(value: Any) -> str:
+    """A value as identify answers it by default: the text the backend wrote, ``Null`` for none, whole floats
+    without their ``.0``."""
     if value is None:
         return "Null"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -83,12 +85,12 @@ def feature_result(layer_id: int, layer_name: str, layer: FeatureLayer, feature:
     else:
         values = {}
         if layer.oid_attribute is None:
-            values[layer.oid_field] = _formatted(object_id(feature, layer))
-        values.update({k: _formatted(v) for k, v in feature.properties.items() if k != layer.geometry_property})
+            values[layer.oid_field] = formatted(object_id(feature, layer))
+        values.update({k: formatted(v) for k, v in feature.properties.items() if k != layer.geometry_property})
     display = layer.display_field
     raw = feature.properties.get(display) if display in feature.properties else values.get(display)
     result: dict[str, Any] = {"layerId": layer_id, "layerName": layer_name, "displayFieldName": display,
-                              "value": _formatted(raw), "attributes": values}
+                              "value": formatted(raw), "attributes": values}
     if feature.geometry is not None:
         geometry = reprojected(feature.geometry, src, output.sr, parameter="sr")
         esri = to_esri(geometry, max_offset=output.max_offset, precision=output.digits)
