@@ -276,14 +276,16 @@ def epoch_ms(date: str) -> int:
     return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def test_time_on_mapserver(gateway: Gateway) -> None:
+@pytest.mark.parametrize("service", ["ms/Time", "qgis/Time"])
+def test_time(gateway: Gateway, service: str) -> None:
+    """Time-aware layers are asked by GetFeatureInfo with WMS TIME."""
     event = ds.EVENTS[0]  # Flood, 2020-01-15, at 5, 35
     point = f"{event.lon},{event.lat}"
     extent = "-10,25,30,60"  # 400 x 350 px: 0.1° a pixel
-    hit = results(identify(gateway, "ms/Time", geometry=point, layers="all:0", mapExtent=extent,
+    hit = results(identify(gateway, service, geometry=point, layers="all:0", mapExtent=extent,
                            imageDisplay="400,350,96", time=f"{epoch_ms('2020-01-01')},{epoch_ms('2020-01-31')}"))
     assert [r["value"] for r in hit] == [event.name]
-    assert results(identify(gateway, "ms/Time", geometry=point, layers="all:0", mapExtent=extent,
+    assert results(identify(gateway, service, geometry=point, layers="all:0", mapExtent=extent,
                             imageDisplay="400,350,96", time=f"{epoch_ms('2020-05-01')},{epoch_ms('2020-05-31')}")) == []
 
 

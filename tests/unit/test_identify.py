@@ -15,6 +15,7 @@ from translators.arcgis.identify import (
     parse_image_display,
     parse_tolerance,
     plan_identify,
+    select_candidates,
 )
 from translators.arcgis.identify_features import selections
 from translators.arcgis.identify_geometry import identify_geometry, parse_geometry_type
@@ -184,3 +185,25 @@ def test_plan_routes_layers_and_honours_scale_ranges() -> None:
                                              f'"{lid(ctx, "cities")}": "pop > 5"}}')
     assert with_defs.lookups[0].request.where is not None
     assert list(with_defs.queries[0].map.filters) == ["cities"]  # QGIS' GetFeatureInfo takes FILTER
+
+
+def test_layer_modes() -> None:
+    """``visible``/``top`` start from the default visibility, ``all`` from every queryable layer; ids narrow both
+    (a group brings its sub-layers); candidates are top first."""
+    ctx = context("qgis", hiddenLayers=["cities"])
+    overlays, regions, cities = lid(ctx, "overlays"), lid(ctx, "regions"), lid(ctx, "cities")
+
+    def names(layers: str | None) -> list[str]:
+        params = {"layers": layers} if layers else {}
+        return [c.layer.name for c in select_candidates(Params(params), ctx.tree)[1]]
+
+    assert names(None) == names("top") == names("visible") == ["regions"]  # rgb is not queryable
+    assert names("all") == ["regions", "cities"]  # QGIS lists the top layer first: regions
+    assert names(f"visible:{cities}") == ["cities"]  # named: the client shows it
+    assert names(f"all:{overlays}") == ["regions", "cities"] and names(f"visible:{overlays}") == ["regions"]
+    assert names(f"all:{cities},{regions}") == ["regions", "cities"]
+    assert names("visible:-1") == names("all:") == []
+    for bad in ("visible:99", "all:x", "some", "top:1.5"):
+        with pytest.raises(InvalidParameter) as raised:
+            names(bad)
+        assert raised.value.parameter == "layers"
