@@ -365,3 +365,25 @@ def test_post_and_pjson(gateway: Gateway, service: str) -> None:
     assert pretty.status == 200 and b"\n" in pretty.body and results(pretty) == found
     page = identify(gateway, service, geometry=f"{city.lon},{city.lat}", layers="all:0", f="html")
     assert page.status == 200 and city.name.encode() in page.body
+
+
+def layer_id(gateway: Gateway, service: str, name: str) -> int:
+    reply = fetch(gateway.services_url(service), {"f": "json"})
+    return next(layer["id"] for layer in reply.json()["layers"] if layer["name"] == name)
+
+
+@pytest.mark.parametrize("service", ["ms/All", "qgis/All"])
+def test_elevation_values(gateway: Gateway, service: str) -> None:
+    """A one-band Float32 raster at its native resolution: the pixel's value; QGIS' missing value is NoData
+    (MapServer reports the nodata value itself, which WMS does not publish)."""
+    dem = layer_id(gateway, service, "dem")
+    for col, row in ((10, 20), (250, 250), (499, 0)):
+        lon, lat = ds.DEM_EXTENT[0] + (col + 0.5) * ds.DEM_RES, ds.DEM_EXTENT[3] - (row + 0.5) * ds.DEM_RES
+        found = results(identify(gateway, service, geometry=f"{lon},{lat}", layers=f"all:{dem}", tolerance="1",
+                                 mapExtent=",".join(map(str, ds.DEM_EXTENT)), imageDisplay="500,500,96"))
+        assert len(found) == 1 and float(found[0]["value"]) == ds.dem_value_at(col, row), (col, row, found)
+        assert found[0]["attributes"] == {"Pixel Value": found[0]["value"]}
+    lon, lat = 8.51, 41.51  # in the nodata block
+    found = results(identify(gateway, service, geometry=f"{lon},{lat}", layers=f"all:{dem}", tolerance="1",
+                             mapExtent=",".join(map(str, ds.DEM_EXTENT)), imageDisplay="500,500,96"))
+    assert [r["value"] for r in found] == (["NoData"] if service.startswith("qgis") else [f"{ds.DEM_NODATA:g}"])

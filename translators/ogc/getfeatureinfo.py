@@ -24,6 +24,8 @@ MAX_FEATURES = 50
 """FEATURE_COUNT of each request: features per layer a click may return."""
 RASTER_VALUE_PREFIXES = ("value_", "Band ")
 """How rasters name their band values: MapServer ``value_0..n``, QGIS ``Band 1..n``."""
+NO_DATA = "NoData"
+"""A band value the backend reports as missing (QGIS: ``null``), as ArcGIS writes it."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def _raster_values(attributes: Mapping[str, Any]) -> tuple[str, ...] | None:
         for prefix in RASTER_VALUE_PREFIXES:
             number = key[len(prefix):]
             if key.startswith(prefix) and number.isdigit():
-                bands.append((int(number), str(value)))
+                text = "" if value is None else str(value).strip()
+                bands.append((int(number), NO_DATA if text.lower() in ("", "null", "nodata") else text))
     return tuple(v for _, v in sorted(bands)) if bands else None
 
 
