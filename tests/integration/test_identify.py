@@ -12,6 +12,7 @@ import pytest
 from pyproj import Transformer
 
 from tests.backends import dataspec as ds
+from tests.fakes import RefusingProxy
 from tests.gateway import Gateway, Reply, fetch
 from translators.arcgis.geometry import signed_area
 
@@ -387,3 +388,27 @@ def test_elevation_values(gateway: Gateway, service: str) -> None:
     found = results(identify(gateway, service, geometry=f"{lon},{lat}", layers=f"all:{dem}", tolerance="1",
                              mapExtent=",".join(map(str, ds.DEM_EXTENT)), imageDisplay="500,500,96"))
     assert [r["value"] for r in found] == (["NoData"] if service.startswith("qgis") else [f"{ds.DEM_NODATA:g}"])
+
+
+# ---------------------------------------------------------------------------------------- a MapServer without WFS
+def test_without_wfs_every_layer_goes_by_getfeatureinfo(refusing: tuple[RefusingProxy, Gateway]) -> None:
+    """MapServer behind a proxy refusing every WFS request: GetFeatureInfo answers for the vector layers too (GML:
+    attributes as written, a polygon's box), and a definition it would ignore is a 400 rather than a wrong answer."""
+    _, gateway = refusing
+    city = ds.CITIES[2]
+    found = results(identify(gateway, "ms/NoWfs", geometry=f"{city.lon},{city.lat}", layers="all"))
+    assert [(r["layerId"], r["value"]) for r in found] == [(0, city.name), (1, "Sahara Sud"),
+                                                          (2, pixel_value(city.lon, city.lat))]
+    assert found[0]["attributes"] == {k: v for k, v in city_attributes(city).items() if k != "OBJECTID"}
+    assert found[0]["geometry"] == {"x": city.lon, "y": city.lat,
+                                    "spatialReference": {"wkid": 4326, "latestWkid": 4326}}
+    box = found[1]["geometry"]
+    assert found[1]["geometryType"] == "esriGeometryEnvelope"
+    assert (box["xmin"], box["ymin"], box["xmax"], box["ymax"]) == ds.REGIONS[2].bbox
+    reply = identify(gateway, "ms/NoWfs", geometry=f"{city.lon},{city.lat}", layers="all:1",
+                     layerDefs=json.dumps({"1": "category = 'B'"}))
+    assert reply.status == 400 and "'layerDefs'" in reply.json()["error"]["message"]
+    # An envelope is asked about at its centre.
+    found = results(identify(gateway, "ms/NoWfs", geometry="0,12,10,22", geometryType="esriGeometryEnvelope",
+                             layers="all:0,1"))
+    assert [r["value"] for r in found] == [city.name, "Sahara Sud"]
