@@ -32,7 +32,8 @@ async def draw_legend(backend: WmsBackend, layer: MapLayer, request: LegendReque
     name = layer.wms.name or ""
     flavor = backend.flavor
     if flavor.legend_route is LegendRoute.LAYER_IMAGE:
-        body = check_image(await backend.client.get(legend_graphic_params(name, caps.version, None, None, {})), PNG)
+        params = legend_graphic_params(flavor.legend_route, name, caps.version, None, None, {})
+        body = check_image(await backend.client.get(params), PNG)
         return await run_cpu(whole_image_entry, body)
     rules = await _rules(backend, flavor.legend_route, name, layer.wms.title, caps.version, run_cpu)
     pixels = request.pixels
@@ -41,7 +42,7 @@ async def draw_legend(backend: WmsBackend, layer: MapLayer, request: LegendReque
     async def icon(rule: LegendRule) -> bytes | None:
         if rule.rule is None:
             return None
-        params = legend_graphic_params(name, caps.version, rule.rule, pixels, dpi)
+        params = legend_graphic_params(flavor.legend_route, name, caps.version, rule.rule, pixels, dpi)
         return check_image(await backend.client.get(params), PNG)
 
     images = await asyncio.gather(*(icon(rule) for rule in rules))
@@ -56,7 +57,7 @@ async def _rules(backend: WmsBackend, route: LegendRoute, name: str, title: str,
         check_answer(response, "GetStyles")
         rules: list[LegendRule] = await run_cpu(parse_getstyles, response.body, name)
         return rules
-    response = await backend.client.get(json_legend_params(name, version))
+    response = await backend.client.get(json_legend_params(route, name, version))
     check_answer(response, "GetLegendGraphic")
     if not response.content_type.lower().startswith(JSON):
         raise BackendError(f"The backend answered '{response.content_type}' instead of a JSON legend.")

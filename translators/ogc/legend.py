@@ -51,18 +51,22 @@ def getstyles_params(layer: str) -> dict[str, str]:
     return {"SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetStyles", "LAYERS": layer}
 
 
-def json_legend_params(layer: str, version: str) -> dict[str, str]:
+def _layer_param(route: LegendRoute) -> str:
+    # LAYER is the standard's (SLD 1.1.0 profile); QGIS Server reads LAYERS, and given both it lists the layer twice.
+    return "LAYERS" if route is LegendRoute.QGIS_JSON else "LAYER"
+
+
+def json_legend_params(route: LegendRoute, layer: str, version: str) -> dict[str, str]:
     """A JSON ``GetLegendGraphic`` of one layer (QGIS Server, GeoServer)."""
-    return {"SERVICE": "WMS", "VERSION": version, "REQUEST": "GetLegendGraphic", "LAYER": layer, "LAYERS": layer,
+    return {"SERVICE": "WMS", "VERSION": version, "REQUEST": "GetLegendGraphic", _layer_param(route): layer,
             "FORMAT": JSON, "SLD_VERSION": "1.1.0"}
 
 
-def legend_graphic_params(layer: str, version: str, rule: str | None, size: tuple[int, int] | None,
-                          dpi: dict[str, str]) -> dict[str, str]:
+def legend_graphic_params(route: LegendRoute, layer: str, version: str, rule: str | None,
+                          size: tuple[int, int] | None, dpi: dict[str, str]) -> dict[str, str]:
     """A PNG ``GetLegendGraphic`` of one layer: of one ``rule`` at ``size`` pixels with the vendor ``dpi``
     parameters, or (rule None, size None) the backend's whole legend of the layer as it draws it."""
-    # LAYER is the standard's (SLD 1.1.0 profile); QGIS Server reads LAYERS.  Both are sent: each ignores the other.
-    params = {"SERVICE": "WMS", "VERSION": version, "REQUEST": "GetLegendGraphic", "LAYER": layer, "LAYERS": layer,
+    params = {"SERVICE": "WMS", "VERSION": version, "REQUEST": "GetLegendGraphic", _layer_param(route): layer,
               "FORMAT": PNG, "SLD_VERSION": "1.1.0", "STYLE": "", "TRANSPARENT": "TRUE"}
     if rule is not None:
         params["RULE"] = rule
