@@ -59,8 +59,9 @@ def test_mapserver_getstyles_lists_class_names_and_their_values() -> None:
                                                LegendRule("Category B", "Category B", ("B",))]
     assert parse_getstyles(xml, "events") == [LegendRule("Event", "Event", ())]  # a class without EXPRESSION
     assert parse_getstyles(xml, "rgb") == []  # a raster has no NamedLayer in GetStyles
-    with pytest.raises(BackendError):
-        parse_getstyles(b"<html>", "cities")
+    for bad in (b"<html>", b"<html><body>Proxy error</body></html>"):
+        with pytest.raises(BackendError):
+            parse_getstyles(bad, "cities")
 
 
 def test_qgis_json_legend_symbols_single_symbols_and_iconless_rasters() -> None:

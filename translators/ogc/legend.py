@@ -79,6 +79,8 @@ def legend_graphic_params(route: LegendRoute, layer: str, version: str, rule: st
 def parse_getstyles(xml: bytes, layer: str) -> list[LegendRule]:
     """The named rules of ``layer`` in a GetStyles SLD document (none for a layer without classes: a raster)."""
     root = parse_xml(xml, "GetStyles answer")
+    if local_name(root) != "StyledLayerDescriptor":
+        raise BackendError(f"The backend answered GetStyles with a '{local_name(root)}' document instead of SLD.")
     rules: list[LegendRule] = []
     for named in _children(root, "NamedLayer"):
         name = next((c.text or "" for c in _children(named, "Name")), "").strip()
