@@ -204,26 +204,52 @@ def mapproxy(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory
         yield backend
 
 
-def test_mapproxy_legend_one_entry_per_layer(mapproxy: MapProxyBackend, tmp_path_factory: pytest.TempPathFactory
-                                             ) -> None:
-    config = {"services": {"mp/World": {"type": "MapServer",
-                                        "backend": {"url": mapproxy.url, "flavor": "generic"}}}}
-    workdir: Path = tmp_path_factory.mktemp("mapproxy-legend-gateway")
+@pytest.fixture(scope="module")
+def own_gateway(mapproxy: MapProxyBackend, mapserver: FastCgiBackend,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """MapProxy as a generic WMS, and a MapServer service that is not cached."""
+    config = {"services": {
+        "mp/World": {"type": "MapServer", "backend": {"url": mapproxy.url, "flavor": "generic"}},
+        "ms/NoCache": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"},
+                       "layers": ["cities", "regions"], "cache": {"ttl": 0}},
+    }}
+    workdir: Path = tmp_path_factory.mktemp("legend-gateway")
     with Gateway(config, workdir) as gateway:
-        data = legend(gateway, "mp/World")
-        assert [(layer["layerId"], layer["layerName"]) for layer in data["layers"]] == \
-            [(0, "regions"), (1, "cities"), (2, "rgb")]
-        for layer in data["layers"]:
-            [entry] = layer["legend"]
-            own = fetch(mapproxy.url, {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
-                                       "LAYER": layer["layerName"], "FORMAT": "image/png", "SLD_VERSION": "1.1.0"})
-            assert own.status == 200 and own.content_type == "image/png"
-            icon(entry)  # its size is the one it reports
-            assert (entry["width"], entry["height"]) == rgba(own.body).shape[1::-1]
-            assert entry["label"] == ""
-            reply = fetch(f"{gateway.services_url('mp/World')}/{layer['layerId']}/images/{entry['url']}")
-            assert reply.body == base64.b64decode(entry["imageData"])
-        regions = icon(by_name(data)["regions"]["legend"][0])  # MapServer's composite legend: both classes
-        assert count(regions, ds.REGION_COLOURS["A"]) > 0 and count(regions, ds.REGION_COLOURS["B"]) > 0
-        cities = icon(by_name(data)["cities"]["legend"][0])
-        assert all(count(cities, colour) > 0 for colour in ds.CITY_COLOURS.values())
+        yield gateway
+
+
+def test_mapproxy_legend_one_entry_per_layer(own_gateway: Gateway, mapproxy: MapProxyBackend) -> None:
+    gateway = own_gateway
+    data = legend(gateway, "mp/World")
+    assert [(layer["layerId"], layer["layerName"]) for layer in data["layers"]] == \
+        [(0, "regions"), (1, "cities"), (2, "rgb")]
+    for layer in data["layers"]:
+        [entry] = layer["legend"]
+        own = fetch(mapproxy.url, {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
+                                   "LAYER": layer["layerName"], "FORMAT": "image/png", "SLD_VERSION": "1.1.0"})
+        assert own.status == 200 and own.content_type == "image/png"
+        icon(entry)  # its size is the one it reports
+        assert (entry["width"], entry["height"]) == rgba(own.body).shape[1::-1]
+        assert entry["label"] == ""
+        reply = fetch(f"{gateway.services_url('mp/World')}/{layer['layerId']}/images/{entry['url']}")
+        assert reply.body == base64.b64decode(entry["imageData"])
+    regions = icon(by_name(data)["regions"]["legend"][0])  # MapServer's composite legend: both classes
+    assert count(regions, ds.REGION_COLOURS["A"]) > 0 and count(regions, ds.REGION_COLOURS["B"]) > 0
+    cities = icon(by_name(data)["cities"]["legend"][0])
+    assert all(count(cities, colour) > 0 for colour in ds.CITY_COLOURS.values())
+
+
+def test_uncached_service_draws_again_and_still_serves_default_images(own_gateway: Gateway) -> None:
+    gateway = own_gateway
+    before = stats(gateway)
+    first = legend(gateway, "ms/NoCache")
+    middle = stats(gateway)
+    assert middle > before and legend(gateway, "ms/NoCache") == first and stats(gateway) > middle
+    base = gateway.services_url("ms/NoCache")
+    for layer in first["layers"]:
+        for entry in layer["legend"]:  # nothing kept: found again in the layer's default legend
+            reply = fetch(f"{base}/{layer['layerId']}/images/{entry['url']}")
+            assert reply.status == 200 and reply.body == base64.b64decode(entry["imageData"])
+    # an image of another size is not kept by an uncached service: unknown once its legend is answered
+    wide = by_name(legend(gateway, "ms/NoCache", size="40,20"))["cities"]
+    assert fetch(f"{base}/{wide['layerId']}/images/{wide['legend'][0]['url']}").status == 404
