@@ -86,6 +86,14 @@ def test_geoserver_json_legend_rules() -> None:
         LegendRule("Boundary", None, ()),  # a rule without a name cannot be drawn by RULE
     ]
     assert parse_geoserver_json(body, "roads") == [LegendRule("all", "all", ())]
+    # a raster's colour map: one class per entry, a filled patch of its colour (a malformed colour is left out)
+    dem = parse_geoserver_json((DATA / "geoserver-legend-dem.json").read_bytes(), "ws:dem")
+    assert dem == [LegendRule("sea", None, ("0",), (0, 0, 255, 255)),
+                   LegendRule("500", None, ("500",), (0, 255, 0, 255)),
+                   LegendRule("3000", None, ("3000",), (255, 255, 255, 128))]
+    [sea, *_] = build_entries(dem, [None] * len(dem), (20, 20))
+    assert sea.label == "sea"
+    assert Image.open(io.BytesIO(sea.png)).convert("RGBA").getcolors() == [(400, (0, 0, 255, 255))]
     with pytest.raises(BackendError):
         parse_geoserver_json(b'{"nodes": []}', "roads")
 

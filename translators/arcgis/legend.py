@@ -109,11 +109,11 @@ def image_key(png: bytes) -> str:
     return hashlib.md5(png, usedforsecurity=False).hexdigest()
 
 
-def blank_patch(size: tuple[int, int]) -> bytes:
-    """A transparent PNG patch: the icon of a class the backend draws none for (a QGIS 3.22 raster, a layer
-    without classes)."""
+def blank_patch(size: tuple[int, int], colour: tuple[int, int, int, int] = (0, 0, 0, 0)) -> bytes:
+    """A PNG patch of one colour: transparent for a class the backend draws no icon for (a QGIS 3.22 raster, a
+    layer without classes), filled for a class that is a colour (a raster colour map entry)."""
     out = io.BytesIO()
-    Image.new("RGBA", size, (0, 0, 0, 0)).save(out, "PNG", optimize=True)
+    Image.new("RGBA", size, colour).save(out, "PNG", optimize=True)
     return out.getvalue()
 
 
@@ -136,7 +136,7 @@ def build_entries(rules: Sequence[LegendRule], images: Sequence[bytes | None],
         return [LegendEntry("", blank_patch(pixels), *pixels)]
     entries = []
     for rule, image in zip(rules, images, strict=True):
-        png = image if image is not None else blank_patch(pixels)
+        png = image if image is not None else blank_patch(pixels, rule.colour or (0, 0, 0, 0))
         entries.append(LegendEntry(rule.label, png, *png_size(png), rule.values))
     return entries
 

@@ -39,11 +39,13 @@ class LegendRoute(Enum):
 @dataclass(frozen=True)
 class LegendRule:
     """One class of a layer's legend: its label, the rule name that draws its icon (None: the backend has no icon
-    for it), and the values it stands for (the literal of an equality filter)."""
+    for it), the values it stands for (the literal of an equality filter), and the colour of a class that is a
+    plain colour (a raster colour map entry, drawn as a filled patch here)."""
 
     label: str
     rule: str | None
     values: tuple[str, ...] = ()
+    colour: tuple[int, int, int, int] | None = None
 
 
 def getstyles_params(layer: str) -> dict[str, str]:
@@ -161,10 +163,43 @@ def parse_geoserver_json(body: bytes, layer: str) -> list[LegendRule]:
         for rule in entry.get("rules") or []:
             if not isinstance(rule, dict):
                 continue
+            colour_map = _colour_map(rule)
+            if colour_map:  # a raster's colour map: one class per entry, as ArcGIS lists a raster's classes
+                rules.extend(colour_map)
+                continue
             name = str(rule.get("name") or "")
             label = str(rule.get("title") or name)
             rules.append(LegendRule(label, name or None, _cql_values(rule.get("filter"))))
     return rules
+
+
+def _colour_map(rule: dict[str, Any]) -> list[LegendRule]:
+    """The entries of a GeoServer raster rule's colour map (``{"label", "quantity", "color", "opacity"}``)."""
+    found: list[LegendRule] = []
+    for symbolizer in rule.get("symbolizers") or []:
+        raster = symbolizer.get("Raster") if isinstance(symbolizer, dict) else None
+        colour_map = raster.get("colormap") if isinstance(raster, dict) else None
+        entries = colour_map.get("entries") if isinstance(colour_map, dict) else None
+        for item in entries if isinstance(entries, list) else []:
+            colour = _hex_colour(item.get("color"), item.get("opacity")) if isinstance(item, dict) else None
+            if colour is None:
+                continue
+            quantity = str(item.get("quantity") or "")
+            found.append(LegendRule(str(item.get("label") or quantity), None, (quantity,) if quantity else (),
+                                    colour))
+    return found
+
+
+def _hex_colour(text: Any, opacity: Any) -> tuple[int, int, int, int] | None:
+    """``#rrggbb`` and an opacity (0-1) as RGBA; None when it is not one."""
+    if not isinstance(text, str) or len(text) != 7 or not text.startswith("#"):
+        return None
+    try:
+        red, green, blue = (int(text[i:i + 2], 16) for i in (1, 3, 5))
+        alpha = round(255 * float(opacity)) if opacity is not None else 255
+    except ValueError:
+        return None
+    return red, green, blue, min(max(alpha, 0), 255)
 
 
 def _cql_values(text: Any) -> tuple[str, ...]:
