@@ -9,7 +9,7 @@ from proxy.backends.ogc import check_answer
 from proxy.backends.wms import WmsBackend, check_image
 from proxy.executor import RunCpu
 from translators.arcgis.layers import MapLayer
-from translators.arcgis.legend import LegendEntry, LegendRequest, build_entries, whole_image_entry
+from translators.arcgis.legend import LegendEntry, LegendRequest, build_entries, fit_icon, whole_image_entry
 from translators.errors import BackendError
 from translators.ogc.legend import (
     JSON,
@@ -43,7 +43,15 @@ async def draw_legend(backend: WmsBackend, layer: MapLayer, request: LegendReque
         if rule.rule is None:
             return None
         params = legend_graphic_params(flavor.legend_route, name, caps.version, rule.rule, pixels, dpi)
-        return check_image(await backend.client.get(params), PNG)
+        try:
+            return check_image(await backend.client.get(params), PNG)
+        except BackendError:
+            if rule.icon is None:
+                raise
+            # A rule the backend cannot draw by its title (QGIS answers an unknown RULE with HTTP 500): the icon
+            # its JSON legend carried, at that icon's own resolution, on a patch of the size asked for.
+            fitted: bytes = await run_cpu(fit_icon, rule.icon, pixels)
+            return fitted
 
     images = await asyncio.gather(*(icon(rule) for rule in rules))
     return await run_cpu(build_entries, rules, images, pixels)

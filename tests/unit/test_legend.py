@@ -12,10 +12,12 @@ import pytest
 from PIL import Image
 
 from proxy.settings import parse_settings
+from tests.backends import dataspec as ds
 from translators.arcgis.legend import (
     LegendEntry,
     build_entries,
     dump_entries,
+    fit_icon,
     image_key,
     layer_legend,
     load_entries,
@@ -76,6 +78,21 @@ def test_qgis_json_legend_symbols_single_symbols_and_iconless_rasters() -> None:
     for bad in (b"not json", b'{"nodes": []}', b"[]"):
         with pytest.raises(BackendError):
             parse_qgis_json(bad, "x")
+
+
+def test_an_inline_qgis_icon_fits_the_patch_when_its_rule_cannot_be_drawn() -> None:
+    [capital, _] = parse_qgis_json((DATA / "qgis-legend-cities.json").read_bytes(), "Cities")
+    assert capital.icon is not None  # the 18 px icon QGIS 3.22 sends inline
+    inline = Image.open(io.BytesIO(capital.icon)).convert("RGBA")
+    assert inline.size == (18, 18)
+    green = (*ds.CITY_COLOURS["capital"], 255)
+    for size in ((20, 20), (40, 30)):  # centred, never enlarged
+        patch = Image.open(io.BytesIO(fit_icon(capital.icon, size))).convert("RGBA")
+        assert patch.size == size and patch.getpixel((size[0] // 2, size[1] // 2)) == green
+        assert patch.getpixel((0, 0))[3] == 0
+        assert dict((c, n) for n, c in patch.getcolors())[green] == dict((c, n) for n, c in inline.getcolors())[green]
+    small = Image.open(io.BytesIO(fit_icon(capital.icon, (9, 9)))).convert("RGBA")  # shrunk (resampled) to fit
+    assert small.size == (9, 9) and max(abs(a - b) for a, b in zip(small.getpixel((4, 4)), green, strict=True)) <= 8
 
 
 def test_geoserver_json_legend_rules() -> None:

@@ -117,6 +117,19 @@ def blank_patch(size: tuple[int, int], colour: tuple[int, int, int, int] = (0, 0
     return out.getvalue()
 
 
+def fit_icon(icon: bytes, size: tuple[int, int]) -> bytes:
+    """An inline icon on a transparent patch of ``size``: centred, shrunk to fit if larger, never enlarged."""
+    png_size(icon)  # a PNG, or a 502
+    with Image.open(io.BytesIO(icon)) as source:
+        image = source.convert("RGBA")
+    image.thumbnail(size, Image.Resampling.LANCZOS)
+    patch = Image.new("RGBA", size, (0, 0, 0, 0))
+    patch.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    out = io.BytesIO()
+    patch.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
 def png_size(body: bytes) -> tuple[int, int]:
     """The size of a PNG the backend sent; anything else is a 502."""
     try:

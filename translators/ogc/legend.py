@@ -15,8 +15,10 @@ Which route a backend takes is its flavour's :attr:`~translators.ogc.flavors.Fla
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -40,12 +42,14 @@ class LegendRoute(Enum):
 class LegendRule:
     """One class of a layer's legend: its label, the rule name that draws its icon (None: the backend has no icon
     for it), the values it stands for (the literal of an equality filter), and the colour of a class that is a
-    plain colour (a raster colour map entry, drawn as a filled patch here)."""
+    plain colour (a raster colour map entry, drawn as a filled patch here).  ``icon`` is the PNG a JSON legend
+    carried inline (QGIS), used when the backend cannot draw the rule at the size asked for."""
 
     label: str
     rule: str | None
     values: tuple[str, ...] = ()
     colour: tuple[int, int, int, int] | None = None
+    icon: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def getstyles_params(layer: str) -> dict[str, str]:
@@ -136,17 +140,29 @@ def parse_qgis_json(body: bytes, layer_title: str) -> list[LegendRule]:
     symbols = node.get("symbols")
     if not isinstance(symbols, list):
         title = str(node.get("title") or layer_title)
-        return [LegendRule("", title if node.get("icon") else None)]
+        icon = _inline_icon(node)
+        return [LegendRule("", title if icon else None, icon=icon)]
     rules = []
     for symbol in symbols:
         if not isinstance(symbol, dict):
             continue
         title = str(symbol.get("title") or "")
-        if symbol.get("icon"):
-            rules.append(LegendRule(title, title))
+        if icon := _inline_icon(symbol):
+            rules.append(LegendRule(title, title, icon=icon))
         elif title:
             rules.append(LegendRule(title, None))
     return rules
+
+
+def _inline_icon(node: dict[str, Any]) -> bytes | None:
+    """The base64 PNG of a QGIS legend node, or None."""
+    text = node.get("icon")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def parse_geoserver_json(body: bytes, layer: str) -> list[LegendRule]:
