@@ -27,6 +27,7 @@ from translators.arcgis.legend import (
     LegendRequest,
     dump_entries,
     legend_answer,
+    legend_html,
     load_entries,
     parse_legend,
 )
@@ -46,7 +47,7 @@ async def legend(call: Call[MapService]) -> web.Response:
     entries = await asyncio.gather(*(layer_entries(service, call.run_cpu, layer, request)
                                      for layer in request.layers))
     data = await call.run_cpu(legend_answer, ctx.tree, request.layers, entries)
-    return respond(data, call.params, f"{service.settings.name} legend")
+    return respond(data, call.params, f"{service.settings.name} legend", extra_html=legend_html(data))
 
 
 async def layer_entries(service: MapService, run_cpu: RunCpu, layer: MapLayer,

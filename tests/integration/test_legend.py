@@ -185,6 +185,9 @@ def test_backend_failures(gateway: Gateway, mode: str, status: int) -> None:
 def test_html_answer(gateway: Gateway) -> None:
     reply = fetch(gateway.services_url("ms/World") + "/legend")
     assert reply.status == 200 and reply.content_type == "text/html" and b"Category A" in reply.body
+    data = legend(gateway, "ms/World")
+    for entry in (e for layer in data["layers"] for e in layer["legend"]):  # the legend drawn above its JSON
+        assert f"src='data:image/png;base64,{entry['imageData']}'> {entry['label']}</div>".encode() in reply.body
 
 
 def test_generic_wms_gets_one_entry_per_layer(gateway: Gateway, mapserver: FastCgiBackend) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import json
 from collections.abc import Sequence
@@ -190,6 +191,17 @@ def layer_legend(tree: LayerTree, layer: MapLayer, entries: Sequence[LegendEntry
          "contentType": CONTENT_TYPE, "height": e.height, "width": e.width, "values": list(e.values)}
         for e in entries]
     return data
+
+
+def legend_html(data: dict[str, Any]) -> str:
+    """The legend drawn for the ``f=html`` page: each layer's name, then its entries (image and label)."""
+    rows = []
+    for layer in data["layers"]:
+        rows.append(f"<h3>{html.escape(str(layer['layerName']))} ({layer['layerId']})</h3>")
+        rows.extend(f"<div><img alt='' width='{e['width']}' height='{e['height']}' "
+                    f"src='data:image/png;base64,{e['imageData']}'> {html.escape(str(e['label']))}</div>"
+                    for e in layer["legend"])
+    return "".join(rows)
 
 
 def legend_answer(tree: LayerTree, layers: Sequence[MapLayer],
