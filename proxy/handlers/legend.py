@@ -61,7 +61,7 @@ async def layer_entries(service: MapService, run_cpu: RunCpu, layer: MapLayer,
 
     async def produce() -> tuple[bytes, str]:
         drawn = await draw_legend(backend, layer, request, run_cpu)
-        for entry in drawn:  # kept for …/<id>/images/<key>, as long as the legend itself
+        for entry in drawn if service.ttl > 0 else ():  # kept for …/<id>/images/<key> as long as the legend
             image_key = _image_cache_key(service, layer, entry.key)
             await service.cache.put(image_key, make_entry(entry.png, CONTENT_TYPE, service.ttl, image_key))
         return dump_entries(drawn), "application/json"

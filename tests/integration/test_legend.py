@@ -254,5 +254,7 @@ def test_uncached_service_draws_again_and_still_serves_default_images(own_gatewa
             reply = fetch(f"{base}/{layer['layerId']}/images/{entry['url']}")
             assert reply.status == 200 and reply.body == base64.b64decode(entry["imageData"])
     # an image of another size is not kept by an uncached service: unknown once its legend is answered
+    entries = fetch(gateway.url + "/arcbridge/stats").json()["cache"]["memory"]["entries"]
     wide = by_name(legend(gateway, "ms/NoCache", size="40,20"))["cities"]
     assert fetch(f"{base}/{wide['layerId']}/images/{wide['legend'][0]['url']}").status == 404
+    assert fetch(gateway.url + "/arcbridge/stats").json()["cache"]["memory"]["entries"] == entries  # nothing kept
