@@ -32,16 +32,19 @@ _SERVE = ("import sys; from mapproxy.wsgiapp import make_wsgi_app; from werkzeug
 
 
 def config(upstream: str, layers: Mapping[str, str] | None = None, *, transparent: bool = True,
-           source_version: str = "1.3.0", title: str = "arcbridge test MapProxy") -> dict[str, object]:
+           source_version: str = "1.3.0", title: str = "arcbridge test MapProxy",
+           legends: bool = False) -> dict[str, object]:
     """A MapProxy configuration over ``upstream``, uncached: each published layer (by default one per test layer) is
-    drawn by one GetMap of its upstream ``LAYERS`` (``layers`` maps the published names to them)."""
+    drawn by one GetMap of its upstream ``LAYERS`` (``layers`` maps the published names to them).  With ``legends``
+    each layer also answers GetLegendGraphic (its upstream's, advertised as its LegendURL)."""
     srs = ["EPSG:4326", "EPSG:3857"]
     layers = {name: name for name in LAYERS} if layers is None else layers
+    wms_opts: dict[str, object] = {"version": source_version, **({"legendgraphic": True} if legends else {})}
     return {
         "services": {"wms": {"versions": ["1.1.1", "1.3.0"], "srs": srs, "image_formats": ["image/png", "image/jpeg"],
                              "md": {"title": title, "abstract": "generic WMS"}}},
         "layers": [{"name": name, "title": name, "sources": [f"src_{name}"]} for name in layers],
-        "sources": {f"src_{name}": {"type": "wms", "supported_srs": srs, "wms_opts": {"version": source_version},
+        "sources": {f"src_{name}": {"type": "wms", "supported_srs": srs, "wms_opts": wms_opts,
                                     "req": {"url": upstream, "layers": upstream_layers, "transparent": transparent}}
                     for name, upstream_layers in layers.items()},
         "globals": {"image": {"paletted": False, "resampling_method": "nearest"}},
@@ -51,8 +54,9 @@ def config(upstream: str, layers: Mapping[str, str] | None = None, *, transparen
 class MapProxyBackend:
     """A running MapProxy over ``upstream`` (the MapServer WMS URL)."""
 
-    def __init__(self, upstream: str, run_dir: Path) -> None:
+    def __init__(self, upstream: str, run_dir: Path, legends: bool = False) -> None:
         self.upstream = upstream
+        self.legends = legends
         self.run_dir = run_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/service"
@@ -68,7 +72,7 @@ class MapProxyBackend:
     def start(self, timeout: float = 30.0) -> MapProxyBackend:
         """Write the configuration, start the server and wait for its capabilities."""
         conf = self.run_dir / "mapproxy.yaml"
-        conf.write_text(yaml.safe_dump(config(self.upstream), sort_keys=False))
+        conf.write_text(yaml.safe_dump(config(self.upstream, legends=self.legends), sort_keys=False))
         with (self.run_dir / "mapproxy.log").open("wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(conf), str(self.port)],
                                          cwd=self.run_dir, stdout=log, stderr=subprocess.STDOUT,

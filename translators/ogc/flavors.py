@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from translators.crs import SpatialRef
 from translators.filters.dialects import CqlFilterDialect, FilterDialect, OgcFilterDialect
 from translators.filters.ogc import MapServerOgc, OgcVariant, QgisOgc
+from translators.ogc.legend import LegendRoute
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,12 +57,23 @@ class Flavor:
     wfs_filter_variant: OgcVariant = MapServerOgc
     wfs_expression_parameter: str | None = None
     wfs_start_index: bool = False
+    # How ``…/MapServer/legend`` lists a layer's classes and draws their icons (translators/ogc/legend.py), and the
+    # vendor parameter that draws those icons at a resolution (None: icons are drawn at the backend's own).
+    legend_route: LegendRoute = LegendRoute.LAYER_IMAGE
+    legend_dpi_parameter: str | None = None
+    legend_dpi_format: str = "{:g}"
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
         if not self.dpi_parameter:
             return {}
         return {self.dpi_parameter: self.dpi_format.format(dpi)}
+
+    def legend_dpi_params(self, dpi: float) -> dict[str, str]:
+        """Return the vendor parameters that draw legend icons at ``dpi``."""
+        if not self.legend_dpi_parameter:
+            return {}
+        return {self.legend_dpi_parameter: self.legend_dpi_format.format(dpi)}
 
     def getmap_version(self, version: str, sr: SpatialRef, crs_code: str) -> str:
         """The WMS version to send a GetMap in ``sr`` (known to the server as ``crs_code``) for a service speaking
@@ -102,6 +114,8 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         wfs_version="2.0.0",
         wfs_typename_prefix="ms:",
         wfs_start_index=True,
+        legend_route=LegendRoute.SLD_RULES,  # GetStyles names the classes; GetLegendGraphic RULE draws each
+        legend_dpi_parameter="MAP_RESOLUTION",  # checked: doubles the symbols of a RULE icon at 192
     ),
     Flavor(
         name="qgis",
@@ -133,6 +147,8 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         wfs_filter_variant=QgisOgc,
         wfs_expression_parameter="EXP_FILTER",
         wfs_start_index=True,  # its vendor STARTINDEX
+        legend_route=LegendRoute.QGIS_JSON,
+        legend_dpi_parameter="DPI",  # checked: a RULE icon's symbol grows with it (the JSON icons do not, 3.22)
     ),
     Flavor(
         name="geoserver",
@@ -156,6 +172,9 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         wfs_version="2.0.0",  # documented, not tested against a server here
         wfs_output_format="application/json",
         wfs_start_index=True,
+        legend_route=LegendRoute.GEOSERVER_JSON,  # checked against captured documents only
+        legend_dpi_parameter="LEGEND_OPTIONS",
+        legend_dpi_format="dpi:{:g};forceLabels:off",
     ),
     Flavor(
         name="generic",
