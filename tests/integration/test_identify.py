@@ -5,6 +5,7 @@ send, and errors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from pyproj import Transformer
 
 from tests.backends import dataspec as ds
+from tests.backends.servers import FastCgiBackend
 from tests.fakes import RefusingProxy
 from tests.gateway import Gateway, Reply, fetch
 from translators.arcgis.geometry import signed_area
@@ -391,10 +393,21 @@ def test_elevation_values(gateway: Gateway, service: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- a MapServer without WFS
-def test_without_wfs_every_layer_goes_by_getfeatureinfo(refusing: tuple[RefusingProxy, Gateway]) -> None:
-    """MapServer behind a proxy refusing every WFS request: GetFeatureInfo answers for the vector layers too (GML:
-    attributes as written, a polygon's box), and a definition it would ignore is a 400 rather than a wrong answer."""
-    _, gateway = refusing
+@pytest.fixture(scope="module")
+def no_wfs(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """MapServer behind a proxy refusing every WFS request, with a gateway of its own (the session's ``refusing``
+    gateway counts its WFS requests)."""
+    with RefusingProxy(mapserver.url, (), ("WFS",)) as proxy:
+        config = {"services": {"ms/NoWfs": {"type": "MapServer", "backend": {"url": proxy.url, "flavor": "mapserver"},
+                                            "layers": ["cities", "regions", "rgb"]}}}
+        with Gateway(config, tmp_path_factory.mktemp("identify-no-wfs")) as gateway:
+            yield gateway
+
+
+def test_without_wfs_every_layer_goes_by_getfeatureinfo(no_wfs: Gateway) -> None:
+    """GetFeatureInfo answers for the vector layers too (GML: attributes as written, a polygon's box), and a
+    definition it would ignore is a 400 rather than a wrong answer."""
+    gateway = no_wfs
     city = ds.CITIES[2]
     found = results(identify(gateway, "ms/NoWfs", geometry=f"{city.lon},{city.lat}", layers="all"))
     assert [(r["layerId"], r["value"]) for r in found] == [(0, city.name), (1, "Sahara Sud"),
