@@ -81,11 +81,13 @@ async def test_esri_leaflet_identify_with_legacy_layer_defs(chromium: Chromium, 
     assert dropped["error"] is None and dropped["collection"]["features"] == []
 
 
-async def test_dynamic_map_layer_popup(chromium: Chromium, web_pages: WebPages, gateway: Gateway) -> None:
+@pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
+async def test_dynamic_map_layer_popup(chromium: Chromium, web_pages: WebPages, gateway: Gateway,
+                                       service: str) -> None:
     """A click on a ``dynamicMapLayer`` with a popup identifies the visible layers and shows the answer."""
     city = ds.CITIES[1]  # Dijonville, in Cote d'Or
     page = await chromium.new_page(WIDTH, HEIGHT)
-    await page.goto(web_pages.leaflet_dynamic(gateway.services_url("ms/World"), lonlat=LONLAT, crs=3857))
+    await page.goto(web_pages.leaflet_dynamic(gateway.services_url(service), lonlat=LONLAT, crs=3857))
     await wait_map_loaded(page, timeout=60)
     await page.evaluate(POPUP.replace("LAT", repr(city.lat)).replace("LON", repr(city.lon)))
     popup = await page.wait_for("window.__popup", timeout=30)
