@@ -22,7 +22,7 @@ from translators.arcgis.map_time import requested_time
 from translators.crs import SpatialRef, resolve_sr
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.filters import map_fields, parse_where
-from translators.filters.ast import And, CompareOp, Comparison, Expr, Field, Literal, field_names
+from translators.filters.ast import Expr, field_names
 from translators.limits import Limits
 from translators.ogc.wfs_features import (
     FeatureCollection,
@@ -167,22 +167,11 @@ def _spatial(params: Params, service_sr: SpatialRef) -> SpatialFilter | None:
     return SpatialFilter(reprojected(parsed.geometry, parsed.sr, wgs84, "geometry"), relation, wgs84)
 
 
-def _time(params: Params, layer: FeatureLayer) -> Expr | None:
+def _time(params: Params, layer: FeatureLayer) -> tuple[dt.datetime | None, dt.datetime | None] | None:
     time = requested_time(params)
     if time is None or layer.time_field is None:
         return None  # a layer without time answers whatever the time (as ArcGIS does)
-    field = Field(layer.time_field)
-    date_only = next((f.type == "date" for f in layer.fields if f.name == layer.time_field), False)
-
-    def value(moment: dt.datetime) -> Literal:
-        return Literal(moment.date() if date_only else moment.replace(tzinfo=None))
-
-    tests: list[Expr] = []
-    if time.start is not None:
-        tests.append(Comparison(field, CompareOp.GE, value(time.start)))
-    if time.end is not None:
-        tests.append(Comparison(field, CompareOp.LE, value(time.end)))
-    return None if not tests else tests[0] if len(tests) == 1 else And(tuple(tests))
+    return time.start, time.end
 
 
 def _flag(params: Params, name: str, default: bool = False) -> bool:
@@ -206,9 +195,6 @@ def plan_query(params: Params, layer: FeatureLayer, service_sr: SpatialRef, max_
     output = parse_choice((params.get("f") or "html").lower(), "f", FORMATS)
     _check_refused(params)
     where = _where(params, layer, limits)
-    time = _time(params, layer)
-    if time is not None:
-        where = time if where is None else And((where, time))
     out_sr = resolve_sr(params.get("outSR"), "outSR") if params.get("outSR") else service_sr
     offset = parse_int(params.get("resultOffset") or "0", "resultOffset")
     asked = parse_int(params.get("resultRecordCount") or str(max_records), "resultRecordCount")
@@ -217,7 +203,9 @@ def plan_query(params: Params, layer: FeatureLayer, service_sr: SpatialRef, max_
     limit = min(asked, max_records)
     mode = _mode(params)
     request = FeatureRequest(layer.typename, where=where, spatial=_spatial(params, service_sr), ids=_ids(params),
-                             id_field=layer.oid_attribute, geometry_property=layer.geometry_property)
+                             id_field=layer.oid_attribute, geometry_property=layer.geometry_property,
+                             time=_time(params, layer), time_field=layer.time_field,
+                             time_is_date=any(f.type == "date" for f in layer.fields if f.name == layer.time_field))
     out_fields = _out_fields(params, layer)
     return_geometry = _flag(params, "returnGeometry", True)
     if mode == "count":

@@ -19,6 +19,7 @@ answer's CRS, whatever the axis order on the wire.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,12 +29,13 @@ from lxml import etree
 
 from translators.crs import SpatialRef, from_ogc_code, resolve_sr
 from translators.errors import BackendError
-from translators.filters.ast import FALSE, TRUE, And, Expr, In, Literal, simplify
+from translators.filters.ast import FALSE, TRUE, And, CompareOp, Comparison, Expr, In, Literal, simplify
 from translators.filters.ast import Field as FieldRef
 from translators.filters.ogc import OGC_NS, OgcVariant
 from translators.filters.qgis import to_qgis_expression
 from translators.ogc.flavors import Flavor
 from translators.ogc.xml import local_name, parse_xml
+from translators.timeutil import iso
 
 Geometry = dict[str, Any]
 """A GeoJSON-like geometry: ``type`` (Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon) and
@@ -96,6 +98,10 @@ class FeatureRequest:
     start: int = 0
     count: int | None = None
     hits: bool = False
+    # Features whose ``time_field`` lies in [start, end] (an open end: None); ``time_is_date``: a date field.
+    time: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    time_field: str | None = None
+    time_is_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,12 +182,30 @@ def getfeature_params(request: FeatureRequest, flavor: Flavor, *, parameter: str
 # ------------------------------------------------------------------------------------------------------ filters
 
 
-def _where(request: FeatureRequest) -> Expr | None:
-    """The where clause with the ids ANDed when an attribute holds them; None when nothing is left to test."""
+def _time_expr(request: FeatureRequest) -> Expr | None:
+    """The time range as comparisons on the time field."""
+    if request.time is None or request.time_field is None:
+        return None
+    field = FieldRef(request.time_field)
+
+    def value(moment: dt.datetime) -> Literal:
+        return Literal(moment.date() if request.time_is_date else moment.replace(tzinfo=None))
+
+    start, end = request.time
+    tests: list[Expr] = [Comparison(field, op, value(moment)) for op, moment in
+                         ((CompareOp.GE, start), (CompareOp.LE, end)) if moment is not None]
+    return None if not tests else tests[0] if len(tests) == 1 else And(tuple(tests))
+
+
+def _where(request: FeatureRequest, time_as_clause: bool = True) -> Expr | None:
+    """The where clause with the ids ANDed when an attribute holds them, and the time range unless it is written
+    apart (``time_as_clause`` False); None when nothing is left to test."""
     where = request.where
-    if request.ids is not None and request.id_field is not None:
-        by_id = In(FieldRef(request.id_field), tuple(Literal(i) for i in request.ids))
-        where = by_id if where is None else And((where, by_id))
+    extra = [e for e in (_time_expr(request) if time_as_clause else None,
+                         In(FieldRef(request.id_field), tuple(Literal(i) for i in request.ids))
+                         if request.ids is not None and request.id_field is not None else None) if e is not None]
+    for condition in extra:
+        where = condition if where is None else And((where, condition))
     if where is None:
         return None
     where = simplify(where)
@@ -242,9 +266,13 @@ def filter_document(request: FeatureRequest, flavor: Flavor, *, parameter: str =
     """The ``FILTER`` of a request: its where clause, ids and spatial filter ANDed; "" when it has none."""
     wire = _WIRES[wire_version(flavor)]
     parts: list[etree._Element] = []
-    where = _where(request)
+    # MapServer 8 compares no date in FES 2.0 (every comparison with a date field is false) but reads fes:During.
+    during = wire.filter_ns == FES_NS and request.time is not None and request.time_field is not None
+    where = _where(request, time_as_clause=not during)
     if where is not None:
         parts.append(_converted(_where_element(where, flavor.wfs_filter_variant, parameter), wire))
+    if during:
+        parts.append(_during(request, wire))
     if request.ids is not None and request.id_field is None:
         parts.append(_id_element(request, wire))
     if request.spatial is not None:
@@ -253,6 +281,16 @@ def filter_document(request: FeatureRequest, flavor: Flavor, *, parameter: str =
         return ""
     root = _make(wire, "Filter", parts[0] if len(parts) == 1 else _make(wire, "And", *parts))
     return etree.tostring(root, encoding="unicode")
+
+
+def _during(request: FeatureRequest, wire: _Wire) -> etree._Element:
+    """``fes:During`` of a GML 3.2 time period (open ends: the first and last instants ISO 8601 can write)."""
+    start, end = request.time or (None, None)
+    begin = iso(start) if start is not None else "0001-01-01T00:00:00Z"
+    finish = iso(end) if end is not None else "9999-12-31T23:59:59Z"
+    period = _gml(wire, "TimePeriod", _gml(wire, "beginPosition", text=begin),
+                  _gml(wire, "endPosition", text=finish), **{f"{{{wire.gml_ns}}}id": "period"})
+    return _make(wire, "During", _make(wire, wire.property_tag, text=request.time_field), period)
 
 
 def _where_element(expr: Expr, variant: OgcVariant, parameter: str) -> etree._Element:
