@@ -34,16 +34,12 @@ from translators.filters.ast import Field as FieldRef
 from translators.filters.ogc import OGC_NS, OgcVariant
 from translators.filters.qgis import to_qgis_expression
 from translators.ogc.flavors import Flavor
+from translators.ogc.gml import GML31_NS, GML32_NS, gml_element, gml_geometry, pos_text
+from translators.ogc.gml import Geometry as Geometry  # re-exported: the geometry type of the answers
 from translators.ogc.xml import local_name, parse_xml
 from translators.timeutil import iso
 
-Geometry = dict[str, Any]
-"""A GeoJSON-like geometry: ``type`` (Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon) and
-``coordinates`` in x/y order."""
-
 FES_NS = "http://www.opengis.net/fes/2.0"
-GML32_NS = "http://www.opengis.net/gml/3.2"
-GML31_NS = "http://www.opengis.net/gml"
 
 SPATIAL_RELATIONS = ("BBOX", "Intersects", "Contains", "Within", "Crosses", "Overlaps", "Touches", "Disjoint")
 
@@ -288,8 +284,9 @@ def _during(request: FeatureRequest, wire: _Wire) -> etree._Element:
     start, end = request.time or (None, None)
     begin = iso(start) if start is not None else "0001-01-01T00:00:00Z"
     finish = iso(end) if end is not None else "9999-12-31T23:59:59Z"
-    period = _gml(wire, "TimePeriod", _gml(wire, "beginPosition", text=begin),
-                  _gml(wire, "endPosition", text=finish), **{f"{{{wire.gml_ns}}}id": "period"})
+    ns = wire.gml_ns
+    period = gml_element(ns, "TimePeriod", gml_element(ns, "beginPosition", text=begin),
+                         gml_element(ns, "endPosition", text=finish), **{f"{{{ns}}}id": "period"})
     return _make(wire, "During", _make(wire, wire.property_tag, text=request.time_field), period)
 
 
@@ -331,8 +328,9 @@ def _spatial_element(spatial: SpatialFilter, geometry_property: str | None, wire
     target = [_make(wire, wire.property_tag, text=geometry_property)] if geometry_property else []
     if spatial.relation == "BBOX":
         x0, y0, x1, y1 = geometry_bbox(spatial.geometry)
-        shape = _gml(wire, "Envelope", _gml(wire, "lowerCorner", text=_pos([(x0, y0)], swap)),
-                     _gml(wire, "upperCorner", text=_pos([(x1, y1)], swap)), srsName=srs)
+        ns = wire.gml_ns
+        shape = gml_element(ns, "Envelope", gml_element(ns, "lowerCorner", text=pos_text([(x0, y0)], swap)),
+                            gml_element(ns, "upperCorner", text=pos_text([(x1, y1)], swap)), srsName=srs)
     else:
         shape = gml_geometry(spatial.geometry, wire.gml_ns, srs, swap)
     return _make(wire, spatial.relation, *target, shape)
@@ -342,59 +340,6 @@ def _urn(sr: SpatialRef) -> str:
     code = sr.ogc_code or "EPSG:4326"
     authority, _, number = code.partition(":")
     return f"urn:ogc:def:crs:{authority}::{number}"
-
-
-def _gml(wire: _Wire | str, tag: str, *children: etree._Element, text: str | None = None,
-         **attrib: str) -> etree._Element:
-    ns = wire if isinstance(wire, str) else wire.gml_ns
-    element = etree.Element(f"{{{ns}}}{tag}", attrib, nsmap={"gml": ns})
-    element.text = text
-    element.extend(children)
-    return element
-
-
-def _pos(points: Sequence[Sequence[float]], swap: bool) -> str:
-    return " ".join(f"{p[1]!r} {p[0]!r}" if swap else f"{p[0]!r} {p[1]!r}" for p in points)
-
-
-def gml_geometry(geometry: Geometry, ns: str, srs: str, swap: bool) -> etree._Element:
-    """A GeoJSON-like geometry as GML (3.1.1 or 3.2 by ``ns``), coordinates in the axis order ``swap`` says."""
-    kind, coords = geometry["type"], geometry["coordinates"]
-    ids = iter(range(1, 1_000_000))
-    gid: dict[str, str] = {}
-
-    def ident() -> dict[str, str]:
-        # GML 3.2 requires gml:id on every geometry; 3.1.1 allows it.
-        return {f"{{{ns}}}id": f"g{next(ids)}"} if ns == GML32_NS else gid
-
-    def ring(tag: str, points: Sequence[Sequence[float]]) -> etree._Element:
-        return _gml(ns, tag, _gml(ns, "LinearRing", _gml(ns, "posList", text=_pos(points, swap))))
-
-    def polygon(rings: Sequence[Sequence[Sequence[float]]]) -> etree._Element:
-        return _gml(ns, "Polygon", ring("exterior", rings[0]), *(ring("interior", r) for r in rings[1:]), **ident())
-
-    def point(p: Sequence[float]) -> etree._Element:
-        return _gml(ns, "Point", _gml(ns, "pos", text=_pos([p], swap)), **ident())
-
-    def line(points: Sequence[Sequence[float]]) -> etree._Element:
-        return _gml(ns, "LineString", _gml(ns, "posList", text=_pos(points, swap)), **ident())
-
-    if kind == "Point":
-        out = point(coords)
-    elif kind == "LineString":
-        out = line(coords)
-    elif kind == "Polygon":
-        out = polygon(coords)
-    elif kind == "MultiPoint":
-        out = _gml(ns, "MultiPoint", *(_gml(ns, "pointMember", point(p)) for p in coords), **ident())
-    elif kind == "MultiLineString":
-        out = _gml(ns, "MultiCurve", *(_gml(ns, "curveMember", line(p)) for p in coords), **ident())
-    elif kind == "MultiPolygon":
-        out = _gml(ns, "MultiSurface", *(_gml(ns, "surfaceMember", polygon(p)) for p in coords), **ident())
-    else:
-        raise ValueError(f"unknown geometry type {kind!r}")
-    out.set("srsName", srs)
-    return out
 
 
 def geometry_points(geometry: Geometry) -> Iterator[Sequence[float]]:
