@@ -56,11 +56,14 @@ class _Wire:
     gml_ns: str
     id_tag: str  # the feature-id predicate element
     id_attribute: str
+    ids_parameter: str  # the KVP selecting features by id alone (exclusive with FILTER and BBOX)
 
 
 _WIRES = {
-    "2.0.0": _Wire("TYPENAMES", "COUNT", FES_NS, "fes", "ValueReference", GML32_NS, "ResourceId", "rid"),
-    "1.1.0": _Wire("TYPENAME", "MAXFEATURES", OGC_NS, "ogc", "PropertyName", GML31_NS, "FeatureId", "fid"),
+    "2.0.0": _Wire("TYPENAMES", "COUNT", FES_NS, "fes", "ValueReference", GML32_NS, "ResourceId", "rid",
+                   "RESOURCEID"),
+    "1.1.0": _Wire("TYPENAME", "MAXFEATURES", OGC_NS, "ogc", "PropertyName", GML31_NS, "FeatureId", "fid",
+                   "FEATUREID"),
 }
 
 
@@ -152,6 +155,10 @@ def getfeature_params(request: FeatureRequest, flavor: Flavor, *, parameter: str
         expression = filter_expression(request, parameter=parameter)
         if expression:
             params[flavor.wfs_expression_parameter] = expression
+    elif _ids_alone(request):
+        # MapServer 8 takes 7 s for an Or of 600 fes:ResourceId, 30 ms for the same ids in RESOURCEID.
+        local = request.typename.rpartition(":")[2]
+        params[wire.ids_parameter] = ",".join(f"{local}.{i}" for i in request.ids or ())
     elif filter_xml := filter_document(request, flavor, parameter=parameter):
         params["FILTER"] = filter_xml
     if request.hits:
@@ -208,6 +215,12 @@ def _where(request: FeatureRequest, time_as_clause: bool = True) -> Expr | None:
     if where == FALSE:
         raise ValueError("a request that never matches must not be sent (see never_matches)")
     return None if where == TRUE else where
+
+
+def _ids_alone(request: FeatureRequest) -> bool:
+    """Whether feature ids are the request's only condition (then sent in the WFS's own id parameter)."""
+    return (request.ids is not None and request.id_field is None and request.spatial is None
+            and _where(request) is None)
 
 
 def filter_expression(request: FeatureRequest, *, parameter: str = "where") -> str:
