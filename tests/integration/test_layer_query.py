@@ -115,6 +115,9 @@ def test_feature_layer_json(gw: Gateway, service: str) -> None:
     assert events["timeField"] == "date" and "timeInfo" in events
     rgb = ok(fetch(gw.services_url(service) + "/2", {"f": "json"}))
     assert rgb["type"] == "Raster Layer" and rgb["capabilities"] == "Map"
+    every = ok(fetch(gw.services_url(service) + "/layers", {"f": "json"}))["layers"]
+    assert [layer["type"] for layer in every] == ["Feature Layer", "Feature Layer", "Raster Layer", "Feature Layer"]
+    assert every[0]["fields"] == cities["fields"] and every[1]["geometryType"] == "esriGeometryPolygon"
 
 
 def test_a_configured_object_id_attribute_is_the_oid_field(gw: Gateway) -> None:
