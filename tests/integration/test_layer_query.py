@@ -112,7 +112,7 @@ def test_feature_layer_json(gw: Gateway, service: str) -> None:
     assert [regions["extent"][k] for k in ("xmin", "ymin", "xmax", "ymax")] == pytest.approx([x0, y0, x1, y1],
                                                                                              abs=1.0)
     events = ok(fetch(gw.services_url(service) + "/3", {"f": "json"}))
-    assert events["timeField"] == "date" and "timeInfo" in events
+    assert events["timeField"] == "date" and events["timeInfo"]["startTimeField"] == "date"
     rgb = ok(fetch(gw.services_url(service) + "/2", {"f": "json"}))
     assert rgb["type"] == "Raster Layer" and rgb["capabilities"] == "Map"
     every = ok(fetch(gw.services_url(service) + "/layers", {"f": "json"}))["layers"]

@@ -126,6 +126,8 @@ def layer_info(ctx: ServiceContext, layer: MapLayer, copyright_text: str,
         info["timeInfo"] = times
     if feature is not None:
         info.update(feature)
+        if "timeInfo" in info and feature.get("timeField"):  # the field a time-aware feature layer filters on
+            info["timeInfo"]["startTimeField"] = info["timeInfo"]["endTimeField"] = feature["timeField"]
     return info
 
 
