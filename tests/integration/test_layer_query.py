@@ -278,6 +278,12 @@ def test_time_selects_the_events_of_the_range(gw: Gateway, service: str) -> None
     assert {f["attributes"]["date"] for f in instant["features"]} == {start}
 
 
+def test_dates_in_where_on_qgis(gw: Gateway) -> None:
+    """QGIS evaluates the expression with to_date(); MapServer 8's WFS matches no date comparison (README)."""
+    data = ok(query(gw, "qgis/Q", REGIONS, where="established >= DATE '1900-01-01'", returnIdsOnly="true"))
+    assert sorted(data["objectIds"]) == sorted(ds.regions_where(lambda r: r.established >= "1900-01-01"))
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_html_and_pjson(gw: Gateway, service: str) -> None:
     page = query(gw, service, CITIES, where="id = 3", outFields="name", f="html")
