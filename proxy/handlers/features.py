@@ -26,7 +26,7 @@ from translators.arcgis.features import (
 from translators.arcgis.geometry import ESRI_TYPES
 from translators.arcgis.layers import MapLayer
 from translators.arcgis.map_context import ServiceContext
-from translators.arcgis.query import QueryPlan, plan_query, query_answer
+from translators.arcgis.query import QueryPlan, check_dates, plan_query, query_answer
 from translators.errors import InvalidParameter, NotFound
 from translators.ogc.wfs_features import (
     FeatureCollection,
@@ -126,6 +126,7 @@ async def query(call: Call[MapService]) -> web.Response:
         raise InvalidParameter("layer", f"layer {layer.id} ({layer.name}) does not support query: the backend "
                                "does not serve it as features (WFS)")
     plan = await call.run_cpu(plan_query, call.params, found, ctx.sr, service.settings.max_record_count, ctx.limits)
+    check_dates(plan, ctx.flavor.wfs_compares_dates)
     collection, count = await _fetch(service, ctx, plan, call.run_cpu)
     answer = await call.run_cpu(query_answer, plan, collection, count, ctx.sr)
     if plan.output == "geojson":

@@ -278,10 +278,13 @@ def test_time_selects_the_events_of_the_range(gw: Gateway, service: str) -> None
     assert {f["attributes"]["date"] for f in instant["features"]} == {start}
 
 
-def test_dates_in_where_on_qgis(gw: Gateway) -> None:
-    """QGIS evaluates the expression with to_date(); MapServer 8's WFS matches no date comparison (README)."""
+def test_dates_in_where(gw: Gateway) -> None:
+    """QGIS evaluates the expression with to_date(); MapServer 8's WFS matches no date comparison: a 400, not an
+    empty answer."""
     data = ok(query(gw, "qgis/Q", REGIONS, where="established >= DATE '1900-01-01'", returnIdsOnly="true"))
     assert sorted(data["objectIds"]) == sorted(ds.regions_where(lambda r: r.established >= "1900-01-01"))
+    message = error(query(gw, "ms/Q", REGIONS, where="established >= DATE '1900-01-01'"))
+    assert "'where'" in message and "'established'" in message and "time" in message
 
 
 @pytest.mark.parametrize("service", SERVICES)

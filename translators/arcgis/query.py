@@ -237,6 +237,17 @@ def _properties(layer: FeatureLayer, out_fields: tuple[str, ...] | None,
     return names or _first_field(layer)
 
 
+def check_dates(plan: QueryPlan, compares_dates: bool) -> None:
+    """Refuse a where clause on a date field for a WFS that compares no dates (it would silently match nothing)."""
+    if compares_dates:
+        return
+    named = field_names(plan.request.where)
+    dated = [f.name for f in plan.layer.fields if f.type in ("date", "dateTime", "TimeInstantType") and f.name in named]
+    if dated:
+        raise UnsupportedParameter("where", f"this service's backend cannot compare dates (field '{dated[0]}'); "
+                                   "use the time parameter")
+
+
 def _geometry_type(plan: QueryPlan, collection: FeatureCollection) -> str | None:
     if plan.layer.geometry_type:
         return plan.layer.geometry_type

@@ -49,6 +49,7 @@ class Flavor:
     wfs_filter_variant: OgcVariant = MapServerOgc
     wfs_expression_parameter: str | None = None
     wfs_start_index: bool = False
+    wfs_compares_dates: bool = True  # does its WFS filter compare date fields with date literals?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -91,6 +92,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         wfs_version="2.0.0",
         wfs_typename_prefix="ms:",
         wfs_start_index=True,
+        wfs_compares_dates=False,  # every FES 2.0 comparison on a date field matches nothing; fes:During works
     ),
     Flavor(
         name="qgis",
