@@ -13,7 +13,7 @@ import json
 from aiohttp import web
 
 from proxy.executor import RunCpu
-from proxy.respond import respond
+from proxy.respond import json_response, respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
 from translators.arcgis.features import (
@@ -129,7 +129,9 @@ async def query(call: Call[MapService]) -> web.Response:
     check_dates(plan, ctx.flavor.wfs_compares_dates)
     collection, count = await _fetch(service, ctx, plan, call.run_cpu)
     answer = await call.run_cpu(query_answer, plan, collection, count, ctx.sr)
-    if plan.output == "geojson":
+    if plan.output == "geojson" and call.params.get("callback") is None:
         return web.Response(text=json.dumps(answer, ensure_ascii=False, allow_nan=False),
                             content_type="application/geo+json", charset="utf-8")
+    if plan.output == "geojson":  # JSONP
+        return json_response(answer, call.params)
     return respond(answer, call.params, f"{service.settings.name}: query layer {layer.id}")

@@ -264,6 +264,8 @@ def test_rings_are_clockwise_in_esri_json_and_counter_clockwise_in_geojson(gw: G
     collection = ok(reply)
     assert collection["type"] == "FeatureCollection" and collection["features"][0]["id"] == 2
     assert signed_area(collection["features"][0]["geometry"]["coordinates"][0]) > 0
+    jsonp = query(gw, service, REGIONS, where="id = 2", outFields="name", f="geojson", callback="cb")
+    assert jsonp.status == 200 and jsonp.body.endswith(b");") and b'"Cote d\'Or"' in jsonp.body
     paged = ok(query(gw, service, REGIONS, where="1=1", resultRecordCount=2, f="geojson"))
     assert paged["properties"]["exceededTransferLimit"] is True and len(paged["features"]) == 2
 
