@@ -48,6 +48,7 @@ class BackendSettings:
     capabilities_ttl: float = 300.0
     headers: dict[str, str] = field(default_factory=dict)
     capabilities_top_first: bool | None = None  # which end of the capabilities is the top layer; None: the flavour's
+    wfs_url: str | None = None  # where the server's WFS lives when not at the WMS URL (layer query, identify)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class ServiceSettings:
     cache_ttl: float | None = None  # None: the cache's default TTL; 0: this service is not cached
     cache_control: str | None = None
     limits: Limits | None = None  # the service's own limits (None: the server-wide ones)
+    # Layer query: the integer attribute holding object ids (one name, or one per WMS layer; None: the numeric part
+    # of the WFS feature ids) and the most features one query answers.
+    object_id_field: str | tuple[tuple[str, str], ...] | None = None
+    max_record_count: int = 1000
 
     @property
     def folder(self) -> str | None:
@@ -164,7 +169,7 @@ def _names(data: dict[str, Any], name: str, key: str) -> tuple[str, ...] | None:
 def _backend(value: Any, key: str) -> BackendSettings:
     data = _mapping(value, key)
     _known(data, key, {"url", "flavor", "version", "timeout", "connectTimeout", "maxConnections",
-                       "capabilitiesTTL", "headers", "capabilitiesOrder"})
+                       "capabilitiesTTL", "headers", "capabilitiesOrder", "wfs"})
     url = _text(data, "url", key)
     if not url:
         raise ConfigError(f"{key}.url", "is required")
@@ -186,8 +191,12 @@ def _backend(value: Any, key: str) -> BackendSettings:
     order = data.get("capabilitiesOrder")
     if order is not None and order not in CAPABILITIES_ORDERS:
         raise ConfigError(f"{key}.capabilitiesOrder", f"must be one of {', '.join(CAPABILITIES_ORDERS)}, got {order!r}")
+    wfs_url = _text(data, "wfs", key)
+    if wfs_url is not None and (urlsplit(wfs_url).scheme not in ("http", "https") or not urlsplit(wfs_url).netloc):
+        raise ConfigError(f"{key}.wfs", f"must be an http(s) URL, got {wfs_url!r}")
     return BackendSettings(
         url=url,
+        wfs_url=wfs_url,
         flavor=flavor,
         capabilities_top_first=None if order is None else CAPABILITIES_ORDERS[order],
         wms_version=version,
@@ -225,7 +234,8 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     data = _mapping(value, key)
     _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
                        "maxImageHeight", "description", "copyrightText", "coverage", "coverages", "format",
-                       "wcsVersion", "serviceDataType", "previewLayer", "cache", "limits"})
+                       "wcsVersion", "serviceDataType", "previewLayer", "cache", "limits", "objectIdField",
+                       "maxRecordCount"})
     service_type = data.get("type")
     if service_type not in SERVICE_TYPES:
         raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
@@ -266,7 +276,18 @@ def _service(name: Any, value: Any) -> ServiceSettings:
         preview_layer=_text(data, "previewLayer", key),
         cache_ttl=cache_ttl,
         cache_control=cache_control,
+        object_id_field=_object_id_field(data, key),
+        max_record_count=_number(data, "maxRecordCount", key, 1000, 1, integer=True),
     )
+
+
+def _object_id_field(data: dict[str, Any], key: str) -> str | tuple[tuple[str, str], ...] | None:
+    value = data.get("objectIdField")
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value.strip() if isinstance(value, str) else None
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
+        return tuple(sorted(value.items()))
+    raise ConfigError(f"{key}.objectIdField", "must be an attribute name, or map layer names to attribute names")
 
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)

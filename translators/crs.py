@@ -453,6 +453,22 @@ def transform_point(
     return float(tx), float(ty)
 
 
+def transform_coords(xs: Sequence[float], ys: Sequence[float], src: SpatialRef, dst: SpatialRef, *,
+                     parameter: str = "outSR") -> tuple[list[float], list[float]]:
+    """Transform many x/y points at once (features' vertices); raises :class:`InvalidParameter` (``parameter``) when
+    one has no finite image."""
+    if src.same_as(dst):
+        return [float(x) for x in xs], [float(y) for y in ys]
+    try:
+        tx, ty = _transformer(src, dst).transform(list(xs), list(ys), errcheck=True)
+    except ProjError:
+        raise InvalidParameter(parameter, "cannot be transformed to the requested spatial reference") from None
+    out_x, out_y = [float(v) for v in tx], [float(v) for v in ty]
+    if not all(math.isfinite(v) for v in (*out_x, *out_y)):
+        raise InvalidParameter(parameter, "lies outside the area the requested spatial reference can represent")
+    return out_x, out_y
+
+
 def wgs84_bbox_to(bbox: tuple[float, float, float, float], sr: SpatialRef, densify: int = 21) -> BBox | None:
     """Transform a lon/lat WGS84 bbox (e.g. a capabilities ``EX_GeographicBoundingBox``) into ``sr`` for display.
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from translators.crs import SpatialRef
 from translators.filters.dialects import CqlFilterDialect, FilterDialect, OgcFilterDialect
-from translators.filters.ogc import MapServerOgc, QgisOgc
+from translators.filters.ogc import MapServerOgc, OgcVariant, QgisOgc
 from translators.ogc.legend import LegendRoute
 
 
@@ -45,6 +45,17 @@ class Flavor:
     legend_route: LegendRoute = LegendRoute.LAYER_IMAGE
     legend_dpi_parameter: str | None = None
     legend_dpi_format: str = "{:g}"
+    # WFS GetFeature (layer query, identify): the version spoken (2.0.0: TYPENAMES, COUNT, FES 2.0 filters; 1.1.0:
+    # TYPENAME, MAXFEATURES, OGC Filter 1.1), the prefix its type names take there, the output format asked for
+    # (None: its GML default), how a where clause is written for it in FILTER, the vendor parameter taking the
+    # whole filter as a QGIS expression instead (None: FILTER) and whether it honours STARTINDEX.
+    wfs_version: str = "1.1.0"
+    wfs_typename_prefix: str = ""
+    wfs_output_format: str | None = None
+    wfs_filter_variant: OgcVariant = MapServerOgc
+    wfs_expression_parameter: str | None = None
+    wfs_start_index: bool = False
+    wfs_compares_dates: bool = True  # does its WFS filter compare date fields with date literals?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -90,6 +101,12 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         yx_getmap_version="1.1.1",
         legend_route=LegendRoute.SLD_RULES,  # GetStyles names the classes; GetLegendGraphic RULE draws each
         legend_dpi_parameter="MAP_RESOLUTION",  # checked: doubles the symbols of a RULE icon at 192
+        # MapServer 8: WFS 2.0.0 with FES 2.0 filters and GML 3.2 (feature ids cities.3); GeoJSON only where the
+        # mapfile lists an OGR format in wfs_getfeature_formatlist, and without feature ids.
+        wfs_version="2.0.0",
+        wfs_typename_prefix="ms:",
+        wfs_start_index=True,
+        wfs_compares_dates=False,  # every FES 2.0 comparison on a date field matches nothing; fes:During works
     ),
     Flavor(
         name="qgis",
@@ -109,6 +126,14 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         yx_getmap_version=None,
         legend_route=LegendRoute.QGIS_JSON,
         legend_dpi_parameter="DPI",  # checked: a RULE icon's symbol grows with it (the JSON icons do not, 3.22)
+        # QGIS Server 3.22 speaks WFS 1.0.0 and 1.1.0 only; its GeoJSON (ids cities.3) ignores SRSNAME (lon/lat).
+        # Its WFS ignores SORTBY beside a FILTER (and a FILTER holding ogc:FeatureId loses its other conditions),
+        # while EXP_FILTER (a QGIS expression) combines with SORTBY and paging: where, ids and geometry go there.
+        wfs_version="1.1.0",
+        wfs_output_format="application/vnd.geo+json",
+        wfs_filter_variant=QgisOgc,
+        wfs_expression_parameter="EXP_FILTER",
+        wfs_start_index=True,  # its vendor STARTINDEX
     ),
     Flavor(
         name="geoserver",
@@ -129,6 +154,9 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         legend_route=LegendRoute.GEOSERVER_JSON,  # checked against captured documents only
         legend_dpi_parameter="LEGEND_OPTIONS",
         legend_dpi_format="dpi:{:g};forceLabels:off",
+        wfs_version="2.0.0",  # documented, not tested against a server here
+        wfs_output_format="application/json",
+        wfs_start_index=True,
     ),
     Flavor(
         name="generic",
