@@ -16,6 +16,7 @@ from proxy.answers import answer, cached_image
 from proxy.cache import cache_key
 from proxy.executor import RunCpu
 from proxy.handlers.delivery import described, kmz
+from proxy.handlers.features import feature_json, feature_layers
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
@@ -45,7 +46,8 @@ async def root(call: Call[MapService]) -> web.Response:
     ctx = await service.context()
     overrides = {k: v for k, v in (("description", service.settings.description),
                                    ("copyrightText", service.settings.copyright_text)) if v}
-    data = service_info(ctx, service.settings.short_name, overrides)
+    features = await feature_layers(service, ctx)
+    data = service_info(ctx, service.settings.short_name, overrides, features, service.settings.max_record_count)
     return respond(data, call.params, f"{service.settings.name} (MapServer)")
 
 
@@ -55,7 +57,10 @@ async def layers(call: Call[MapService]) -> web.Response:
     service = call.service
     ctx = await service.context()
     copyright_text = service.settings.copyright_text or ""
-    data = {"layers": [layer_info(ctx, layer, copyright_text) for layer in ctx.tree.layers], "tables": []}
+    extra = [await feature_json(service, ctx, layer) for layer in ctx.tree.layers]
+    data = {"layers": [layer_info(ctx, layer, copyright_text, more) for layer, more in zip(ctx.tree.layers, extra,
+                                                                                            strict=True)],
+            "tables": []}
     return respond(data, call.params, f"{service.settings.name} layers")
 
 
@@ -70,7 +75,7 @@ async def layer(call: Call[MapService]) -> web.Response:
     except ValueError:
         raise NotFound(f"Layer '{layer_id}' does not exist in this service.") from None
     found = ctx.tree.get(number)
-    data = layer_info(ctx, found, service.settings.copyright_text or "")
+    data = layer_info(ctx, found, service.settings.copyright_text or "", await feature_json(service, ctx, found))
     return respond(data, call.params, f"{service.settings.name} layer {number}")
 
 

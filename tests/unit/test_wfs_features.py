@@ -65,6 +65,12 @@ def test_mapserver_ids_without_an_id_attribute_are_resource_ids_anded_with_the_w
     assert ors is not None and [e.get("rid") for e in ors] == ["cities.3", "cities.5"]
 
 
+def test_ids_alone_go_in_the_id_parameter() -> None:
+    params = getfeature_params(FeatureRequest("cities", ids=(3, 5)), FLAVORS["mapserver"])
+    assert params["RESOURCEID"] == "cities.3,cities.5" and "FILTER" not in params
+    assert getfeature_params(FeatureRequest("roads", ids=(1,)), FLAVORS["generic"])["FEATUREID"] == "roads.1"
+
+
 def test_ids_in_an_attribute_become_an_in_list_of_the_where_clause() -> None:
     request = FeatureRequest("cities", ids=(3, 5), id_field="id")
     root = etree.fromstring(getfeature_params(request, FLAVORS["mapserver"])["FILTER"])

@@ -30,7 +30,7 @@ SYNTHETIC_OID = "OBJECTID"
 _INTEGERS = {"integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "unsignedInt",
              "unsignedLong", "unsignedShort", "negativeInteger", "nonPositiveInteger"}
 _REALS = {"double", "decimal", "float"}
-_DATES = {"date", "dateTime"}
+_DATES = {"date", "dateTime", "TimeInstantType"}  # the last: MapServer's WFS 2.0 schema
 
 GEOMETRY_OF_GML = {
     "PointPropertyType": "esriGeometryPoint",

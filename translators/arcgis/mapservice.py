@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from translators.arcgis.export import ExportPlan
@@ -59,13 +60,14 @@ def _scales(layer: MapLayer) -> tuple[float, float]:
     return layer.wms.max_scale_denominator or 0, layer.wms.min_scale_denominator or 0
 
 
-def _layer_type(layer: MapLayer) -> str:
+def _layer_type(layer: MapLayer, features: Collection[int]) -> str:
     if layer.is_group:
         return "Group Layer"
-    return "Feature Layer" if layer.wms.queryable else "Raster Layer"
+    # Only a layer that can answer query is a feature layer (clients then query it); a WMS-only one draws.
+    return "Feature Layer" if layer.id in features else "Raster Layer"
 
 
-def layer_summary(tree: LayerTree, layer: MapLayer) -> dict[str, Any]:
+def layer_summary(tree: LayerTree, layer: MapLayer, features: Collection[int] = ()) -> dict[str, Any]:
     """The entry of a layer in the service root's ``layers`` list."""
     min_scale, max_scale = _scales(layer)
     return {
@@ -76,12 +78,14 @@ def layer_summary(tree: LayerTree, layer: MapLayer) -> dict[str, Any]:
         "subLayerIds": list(layer.sub_ids) if layer.sub_ids else None,
         "minScale": min_scale,
         "maxScale": max_scale,
-        "type": _layer_type(layer),
+        "type": _layer_type(layer, features),
     }
 
 
-def layer_info(ctx: ServiceContext, layer: MapLayer, copyright_text: str) -> dict[str, Any]:
-    """The ``…/MapServer/<id>`` resource."""
+def layer_info(ctx: ServiceContext, layer: MapLayer, copyright_text: str,
+               feature: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``…/MapServer/<id>`` resource; ``feature`` holds what a layer the backend serves by WFS adds (see
+    :func:`translators.arcgis.features.feature_layer_json`)."""
     tree = ctx.tree
     parent = tree.by_id.get(layer.parent_id)
     extent_box = wgs84_bbox_to(layer.wgs84_bbox, ctx.sr) if layer.wgs84_bbox else None
@@ -89,7 +93,7 @@ def layer_info(ctx: ServiceContext, layer: MapLayer, copyright_text: str) -> dic
         "currentVersion": CURRENT_VERSION,
         "id": layer.id,
         "name": layer.name,
-        "type": _layer_type(layer),
+        "type": _layer_type(layer, ()),
         "description": layer.wms.abstract or layer.wms.title,
         "geometryType": None,
         "copyrightText": copyright_text,
@@ -120,6 +124,10 @@ def layer_info(ctx: ServiceContext, layer: MapLayer, copyright_text: str) -> dic
                       "timeInterval": times.get("defaultTimeInterval"),
                       "timeIntervalUnits": times.get("defaultTimeIntervalUnits")})
         info["timeInfo"] = times
+    if feature is not None:
+        info.update(feature)
+        if "timeInfo" in info and feature.get("timeField"):  # the field a time-aware feature layer filters on
+            info["timeInfo"]["startTimeField"] = info["timeInfo"]["endTimeField"] = feature["timeField"]
     return info
 
 
@@ -131,8 +139,9 @@ def supported_formats(caps: WmsCapabilities) -> str:
     return ",".join(names)
 
 
-def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str]) -> dict[str, Any]:
-    """The ``…/MapServer`` root resource."""
+def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str], features: Collection[int] = (),
+                 max_record_count: int = 0) -> dict[str, Any]:
+    """The ``…/MapServer`` root resource; ``features``: the ids of the layers that answer query."""
     caps = ctx.caps
     tree = ctx.tree
     description = overrides.get("description") or caps.abstract
@@ -147,7 +156,7 @@ def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str]) -> d
         "description": description,
         "copyrightText": copyright_text,
         "supportsDynamicLayers": True,
-        "layers": [layer_summary(tree, layer) for layer in tree.layers],
+        "layers": [layer_summary(tree, layer, features) for layer in tree.layers],
         "tables": [],
         "spatialReference": ctx.sr.to_json(),
         "singleFusedMapCache": False,
@@ -167,8 +176,8 @@ def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str]) -> d
             "TextAntialiasingMode": "Force",
             "Keywords": ",".join(caps.keywords),
         },
-        "capabilities": "Map",
-        "supportedQueryFormats": "JSON",
+        "capabilities": "Map,Query,Data" if features else "Map",
+        "supportedQueryFormats": "JSON, geoJSON" if features else "JSON",
         "exportTilesAllowed": False,
         "referenceScale": 0.0,
         "supportsDatumTransformation": False,
@@ -176,7 +185,7 @@ def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str]) -> d
         "supportsSpatialFilter": False,
         "supportsTimeRelation": True,
         "supportsQueryDataElements": False,
-        "maxRecordCount": 0,
+        "maxRecordCount": max_record_count if features else 0,
         "maxImageHeight": ctx.max_height,
         "maxImageWidth": ctx.max_width,
         "supportedExtensions": "",

@@ -47,6 +47,11 @@ class Flavor:
     gfi_tolerance_parameters: tuple[str, ...] = ()  # vendor parameters taking the identify tolerance in pixels
     gfi_vendor_params: tuple[tuple[str, str], ...] = ()  # always sent with a GetFeatureInfo
     gfi_filters: bool = False  # does GetFeatureInfo honour the filter_dialect's parameter?
+    # How ``…/MapServer/legend`` lists a layer's classes and draws their icons (translators/ogc/legend.py), and the
+    # vendor parameter that draws those icons at a resolution (None: icons are drawn at the backend's own).
+    legend_route: LegendRoute = LegendRoute.LAYER_IMAGE
+    legend_dpi_parameter: str | None = None
+    legend_dpi_format: str = "{:g}"
     # WFS GetFeature (layer query, identify): the version spoken (2.0.0: TYPENAMES, COUNT, FES 2.0 filters; 1.1.0:
     # TYPENAME, MAXFEATURES, OGC Filter 1.1), the prefix its type names take there, the output format asked for
     # (None: its GML default), how a where clause is written for it in FILTER, the vendor parameter taking the
@@ -57,11 +62,7 @@ class Flavor:
     wfs_filter_variant: OgcVariant = MapServerOgc
     wfs_expression_parameter: str | None = None
     wfs_start_index: bool = False
-    # How ``…/MapServer/legend`` lists a layer's classes and draws their icons (translators/ogc/legend.py), and the
-    # vendor parameter that draws those icons at a resolution (None: icons are drawn at the backend's own).
-    legend_route: LegendRoute = LegendRoute.LAYER_IMAGE
-    legend_dpi_parameter: str | None = None
-    legend_dpi_format: str = "{:g}"
+    wfs_compares_dates: bool = True  # does its WFS filter compare date fields with date literals?
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -109,13 +110,14 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_single_layer=False,
         gfi_tolerance_parameters=(),  # only the mapfile's TOLERANCE: no request parameter
         gfi_filters=False,  # FILTER is read by GetMap only
+        legend_route=LegendRoute.SLD_RULES,  # GetStyles names the classes; GetLegendGraphic RULE draws each
+        legend_dpi_parameter="MAP_RESOLUTION",  # checked: doubles the symbols of a RULE icon at 192
         # MapServer 8: WFS 2.0.0 with FES 2.0 filters and GML 3.2 (feature ids cities.3); GeoJSON only where the
         # mapfile lists an OGR format in wfs_getfeature_formatlist, and without feature ids.
         wfs_version="2.0.0",
         wfs_typename_prefix="ms:",
         wfs_start_index=True,
-        legend_route=LegendRoute.SLD_RULES,  # GetStyles names the classes; GetLegendGraphic RULE draws each
-        legend_dpi_parameter="MAP_RESOLUTION",  # checked: doubles the symbols of a RULE icon at 192
+        wfs_compares_dates=False,  # every FES 2.0 comparison on a date field matches nothing; fes:During works
     ),
     Flavor(
         name="qgis",
@@ -139,6 +141,8 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_tolerance_parameters=("FI_POINT_TOLERANCE", "FI_LINE_TOLERANCE", "FI_POLYGON_TOLERANCE"),
         gfi_vendor_params=(("WITH_GEOMETRY", "TRUE"),),
         gfi_filters=True,
+        legend_route=LegendRoute.QGIS_JSON,
+        legend_dpi_parameter="DPI",  # checked: a RULE icon's symbol grows with it (the JSON icons do not, 3.22)
         # QGIS Server 3.22 speaks WFS 1.0.0 and 1.1.0 only; its GeoJSON (ids cities.3) ignores SRSNAME (lon/lat).
         # Its WFS ignores SORTBY beside a FILTER (and a FILTER holding ogc:FeatureId loses its other conditions),
         # while EXP_FILTER (a QGIS expression) combines with SORTBY and paging: where, ids and geometry go there.
@@ -147,8 +151,6 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         wfs_filter_variant=QgisOgc,
         wfs_expression_parameter="EXP_FILTER",
         wfs_start_index=True,  # its vendor STARTINDEX
-        legend_route=LegendRoute.QGIS_JSON,
-        legend_dpi_parameter="DPI",  # checked: a RULE icon's symbol grows with it (the JSON icons do not, 3.22)
     ),
     Flavor(
         name="geoserver",
@@ -169,12 +171,12 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
         gfi_format="application/json",  # documented, not checked here
         gfi_tolerance_parameters=("BUFFER",),
         gfi_filters=True,  # CQL_FILTER applies to GetFeatureInfo too
-        wfs_version="2.0.0",  # documented, not tested against a server here
-        wfs_output_format="application/json",
-        wfs_start_index=True,
         legend_route=LegendRoute.GEOSERVER_JSON,  # checked against captured documents only
         legend_dpi_parameter="LEGEND_OPTIONS",
         legend_dpi_format="dpi:{:g};forceLabels:off",
+        wfs_version="2.0.0",  # documented, not tested against a server here
+        wfs_output_format="application/json",
+        wfs_start_index=True,
     ),
     Flavor(
         name="generic",

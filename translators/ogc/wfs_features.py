@@ -19,6 +19,7 @@ answer's CRS, whatever the axis order on the wire.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,20 +29,17 @@ from lxml import etree
 
 from translators.crs import SpatialRef, from_ogc_code, resolve_sr
 from translators.errors import BackendError
-from translators.filters.ast import FALSE, TRUE, And, Expr, In, Literal, simplify
+from translators.filters.ast import FALSE, TRUE, And, CompareOp, Comparison, Expr, In, Literal, simplify
 from translators.filters.ast import Field as FieldRef
 from translators.filters.ogc import OGC_NS, OgcVariant
 from translators.filters.qgis import to_qgis_expression
 from translators.ogc.flavors import Flavor
+from translators.ogc.gml import GML31_NS, GML32_NS, gml_element, gml_geometry, pos_text
+from translators.ogc.gml import Geometry as Geometry  # re-exported: the geometry type of the answers
 from translators.ogc.xml import local_name, parse_xml
-
-Geometry = dict[str, Any]
-"""A GeoJSON-like geometry: ``type`` (Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon) and
-``coordinates`` in x/y order."""
+from translators.timeutil import iso
 
 FES_NS = "http://www.opengis.net/fes/2.0"
-GML32_NS = "http://www.opengis.net/gml/3.2"
-GML31_NS = "http://www.opengis.net/gml"
 
 SPATIAL_RELATIONS = ("BBOX", "Intersects", "Contains", "Within", "Crosses", "Overlaps", "Touches", "Disjoint")
 
@@ -58,11 +56,14 @@ class _Wire:
     gml_ns: str
     id_tag: str  # the feature-id predicate element
     id_attribute: str
+    ids_parameter: str  # the KVP selecting features by id alone (exclusive with FILTER and BBOX)
 
 
 _WIRES = {
-    "2.0.0": _Wire("TYPENAMES", "COUNT", FES_NS, "fes", "ValueReference", GML32_NS, "ResourceId", "rid"),
-    "1.1.0": _Wire("TYPENAME", "MAXFEATURES", OGC_NS, "ogc", "PropertyName", GML31_NS, "FeatureId", "fid"),
+    "2.0.0": _Wire("TYPENAMES", "COUNT", FES_NS, "fes", "ValueReference", GML32_NS, "ResourceId", "rid",
+                   "RESOURCEID"),
+    "1.1.0": _Wire("TYPENAME", "MAXFEATURES", OGC_NS, "ogc", "PropertyName", GML31_NS, "FeatureId", "fid",
+                   "FEATUREID"),
 }
 
 
@@ -96,6 +97,10 @@ class FeatureRequest:
     start: int = 0
     count: int | None = None
     hits: bool = False
+    # Features whose ``time_field`` lies in [start, end] (an open end: None); ``time_is_date``: a date field.
+    time: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    time_field: str | None = None
+    time_is_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,10 @@ def getfeature_params(request: FeatureRequest, flavor: Flavor, *, parameter: str
         expression = filter_expression(request, parameter=parameter)
         if expression:
             params[flavor.wfs_expression_parameter] = expression
+    elif _ids_alone(request):
+        # MapServer 8 takes 7 s for an Or of 600 fes:ResourceId, 30 ms for the same ids in RESOURCEID.
+        local = request.typename.rpartition(":")[2]
+        params[wire.ids_parameter] = ",".join(f"{local}.{i}" for i in request.ids or ())
     elif filter_xml := filter_document(request, flavor, parameter=parameter):
         params["FILTER"] = filter_xml
     if request.hits:
@@ -176,18 +185,42 @@ def getfeature_params(request: FeatureRequest, flavor: Flavor, *, parameter: str
 # ------------------------------------------------------------------------------------------------------ filters
 
 
-def _where(request: FeatureRequest) -> Expr | None:
-    """The where clause with the ids ANDed when an attribute holds them; None when nothing is left to test."""
+def _time_expr(request: FeatureRequest) -> Expr | None:
+    """The time range as comparisons on the time field."""
+    if request.time is None or request.time_field is None:
+        return None
+    field = FieldRef(request.time_field)
+
+    def value(moment: dt.datetime) -> Literal:
+        return Literal(moment.date() if request.time_is_date else moment.replace(tzinfo=None))
+
+    start, end = request.time
+    tests: list[Expr] = [Comparison(field, op, value(moment)) for op, moment in
+                         ((CompareOp.GE, start), (CompareOp.LE, end)) if moment is not None]
+    return None if not tests else tests[0] if len(tests) == 1 else And(tuple(tests))
+
+
+def _where(request: FeatureRequest, time_as_clause: bool = True) -> Expr | None:
+    """The where clause with the ids ANDed when an attribute holds them, and the time range unless it is written
+    apart (``time_as_clause`` False); None when nothing is left to test."""
     where = request.where
-    if request.ids is not None and request.id_field is not None:
-        by_id = In(FieldRef(request.id_field), tuple(Literal(i) for i in request.ids))
-        where = by_id if where is None else And((where, by_id))
+    extra = [e for e in (_time_expr(request) if time_as_clause else None,
+                         In(FieldRef(request.id_field), tuple(Literal(i) for i in request.ids))
+                         if request.ids is not None and request.id_field is not None else None) if e is not None]
+    for condition in extra:
+        where = condition if where is None else And((where, condition))
     if where is None:
         return None
     where = simplify(where)
     if where == FALSE:
         raise ValueError("a request that never matches must not be sent (see never_matches)")
     return None if where == TRUE else where
+
+
+def _ids_alone(request: FeatureRequest) -> bool:
+    """Whether feature ids are the request's only condition (then sent in the WFS's own id parameter)."""
+    return (request.ids is not None and request.id_field is None and request.spatial is None
+            and _where(request) is None)
 
 
 def filter_expression(request: FeatureRequest, *, parameter: str = "where") -> str:
@@ -242,9 +275,13 @@ def filter_document(request: FeatureRequest, flavor: Flavor, *, parameter: str =
     """The ``FILTER`` of a request: its where clause, ids and spatial filter ANDed; "" when it has none."""
     wire = _WIRES[wire_version(flavor)]
     parts: list[etree._Element] = []
-    where = _where(request)
+    # MapServer 8 compares no date in FES 2.0 (every comparison with a date field is false) but reads fes:During.
+    during = wire.filter_ns == FES_NS and request.time is not None and request.time_field is not None
+    where = _where(request, time_as_clause=not during)
     if where is not None:
         parts.append(_converted(_where_element(where, flavor.wfs_filter_variant, parameter), wire))
+    if during:
+        parts.append(_during(request, wire))
     if request.ids is not None and request.id_field is None:
         parts.append(_id_element(request, wire))
     if request.spatial is not None:
@@ -253,6 +290,17 @@ def filter_document(request: FeatureRequest, flavor: Flavor, *, parameter: str =
         return ""
     root = _make(wire, "Filter", parts[0] if len(parts) == 1 else _make(wire, "And", *parts))
     return etree.tostring(root, encoding="unicode")
+
+
+def _during(request: FeatureRequest, wire: _Wire) -> etree._Element:
+    """``fes:During`` of a GML 3.2 time period (open ends: the first and last instants ISO 8601 can write)."""
+    start, end = request.time or (None, None)
+    begin = iso(start) if start is not None else "0001-01-01T00:00:00Z"
+    finish = iso(end) if end is not None else "9999-12-31T23:59:59Z"
+    ns = wire.gml_ns
+    period = gml_element(ns, "TimePeriod", gml_element(ns, "beginPosition", text=begin),
+                         gml_element(ns, "endPosition", text=finish), **{f"{{{ns}}}id": "period"})
+    return _make(wire, "During", _make(wire, wire.property_tag, text=request.time_field), period)
 
 
 def _where_element(expr: Expr, variant: OgcVariant, parameter: str) -> etree._Element:
@@ -293,8 +341,9 @@ def _spatial_element(spatial: SpatialFilter, geometry_property: str | None, wire
     target = [_make(wire, wire.property_tag, text=geometry_property)] if geometry_property else []
     if spatial.relation == "BBOX":
         x0, y0, x1, y1 = geometry_bbox(spatial.geometry)
-        shape = _gml(wire, "Envelope", _gml(wire, "lowerCorner", text=_pos([(x0, y0)], swap)),
-                     _gml(wire, "upperCorner", text=_pos([(x1, y1)], swap)), srsName=srs)
+        ns = wire.gml_ns
+        shape = gml_element(ns, "Envelope", gml_element(ns, "lowerCorner", text=pos_text([(x0, y0)], swap)),
+                            gml_element(ns, "upperCorner", text=pos_text([(x1, y1)], swap)), srsName=srs)
     else:
         shape = gml_geometry(spatial.geometry, wire.gml_ns, srs, swap)
     return _make(wire, spatial.relation, *target, shape)
@@ -304,59 +353,6 @@ def _urn(sr: SpatialRef) -> str:
     code = sr.ogc_code or "EPSG:4326"
     authority, _, number = code.partition(":")
     return f"urn:ogc:def:crs:{authority}::{number}"
-
-
-def _gml(wire: _Wire | str, tag: str, *children: etree._Element, text: str | None = None,
-         **attrib: str) -> etree._Element:
-    ns = wire if isinstance(wire, str) else wire.gml_ns
-    element = etree.Element(f"{{{ns}}}{tag}", attrib, nsmap={"gml": ns})
-    element.text = text
-    element.extend(children)
-    return element
-
-
-def _pos(points: Sequence[Sequence[float]], swap: bool) -> str:
-    return " ".join(f"{p[1]!r} {p[0]!r}" if swap else f"{p[0]!r} {p[1]!r}" for p in points)
-
-
-def gml_geometry(geometry: Geometry, ns: str, srs: str, swap: bool) -> etree._Element:
-    """A GeoJSON-like geometry as GML (3.1.1 or 3.2 by ``ns``), coordinates in the axis order ``swap`` says."""
-    kind, coords = geometry["type"], geometry["coordinates"]
-    ids = iter(range(1, 1_000_000))
-    gid: dict[str, str] = {}
-
-    def ident() -> dict[str, str]:
-        # GML 3.2 requires gml:id on every geometry; 3.1.1 allows it.
-        return {f"{{{ns}}}id": f"g{next(ids)}"} if ns == GML32_NS else gid
-
-    def ring(tag: str, points: Sequence[Sequence[float]]) -> etree._Element:
-        return _gml(ns, tag, _gml(ns, "LinearRing", _gml(ns, "posList", text=_pos(points, swap))))
-
-    def polygon(rings: Sequence[Sequence[Sequence[float]]]) -> etree._Element:
-        return _gml(ns, "Polygon", ring("exterior", rings[0]), *(ring("interior", r) for r in rings[1:]), **ident())
-
-    def point(p: Sequence[float]) -> etree._Element:
-        return _gml(ns, "Point", _gml(ns, "pos", text=_pos([p], swap)), **ident())
-
-    def line(points: Sequence[Sequence[float]]) -> etree._Element:
-        return _gml(ns, "LineString", _gml(ns, "posList", text=_pos(points, swap)), **ident())
-
-    if kind == "Point":
-        out = point(coords)
-    elif kind == "LineString":
-        out = line(coords)
-    elif kind == "Polygon":
-        out = polygon(coords)
-    elif kind == "MultiPoint":
-        out = _gml(ns, "MultiPoint", *(_gml(ns, "pointMember", point(p)) for p in coords), **ident())
-    elif kind == "MultiLineString":
-        out = _gml(ns, "MultiCurve", *(_gml(ns, "curveMember", line(p)) for p in coords), **ident())
-    elif kind == "MultiPolygon":
-        out = _gml(ns, "MultiSurface", *(_gml(ns, "surfaceMember", polygon(p)) for p in coords), **ident())
-    else:
-        raise ValueError(f"unknown geometry type {kind!r}")
-    out.set("srsName", srs)
-    return out
 
 
 def geometry_points(geometry: Geometry) -> Iterator[Sequence[float]]:
