@@ -7,10 +7,10 @@ import asyncio
 
 from aiohttp import web
 
+from proxy.handlers.features import feature_layers
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
-from translators.arcgis.features import FeatureLayer, feature_layer, oid_setting
 from translators.arcgis.identify import (
     identify_defined_layers,
     identify_results,
@@ -31,12 +31,10 @@ async def identify(call: Call[MapService]) -> web.Response:
     # The clauses' fields are checked against the layers' own (WFS) where the backend describes them.
     names = identify_defined_layers(params, ctx.tree) if ctx.flavor.filter_dialect is not None else set()
     fields = await backend.layer_fields(names) if names else None
-    # The layers asked about that the backend's WFS describes (the descriptions are cached like capabilities).
-    candidates = {name for c in select_candidates(params, ctx.tree)[1] if (name := c.layer.wms.name)}
-    described = await backend.feature_types(candidates)
-    features: dict[str, FeatureLayer] = {
-        name: feature_layer(name, found, oid_setting(service.settings.object_id_field, name), None)
-        for name, found in described.items()}
+    # The layers asked about that are feature layers (the WFS descriptions are cached like the capabilities).
+    candidates = [c.layer for c in select_candidates(params, ctx.tree)[1]]
+    found = await feature_layers(service, ctx, candidates)
+    features = {name: layer for layer_id, layer in found.items() if (name := ctx.tree.by_id[layer_id].wms.name)}
     plan = plan_identify(params, ctx, fields, features)
     info = asyncio.gather(*(backend.feature_info(query) for query in plan.queries))
     wfs = asyncio.gather(*(backend.get_features(getfeature_params(lookup.request, ctx.flavor, parameter="layerDefs"))
