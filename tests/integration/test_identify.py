@@ -425,3 +425,19 @@ def test_without_wfs_every_layer_goes_by_getfeatureinfo(no_wfs: Gateway) -> None
     found = results(identify(gateway, "ms/NoWfs", geometry="0,12,10,22", geometryType="esriGeometryEnvelope",
                              layers="all:0,1"))
     assert [r["value"] for r in found] == [city.name, "Sahara Sud"]
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_a_date_in_layer_defs(gateway: Gateway, service: str) -> None:
+    """QGIS' WFS compares dates; MapServer 8's matches nothing, so the definition is refused as layer query
+    refuses it, rather than answered wrongly."""
+    x, y = ds.REGIONS[2].centre  # Sahara Sud, established 1960-08-03
+    reply = identify(gateway, service, geometry=f"{x},{y}", layers="all:1",
+                     layerDefs=json.dumps({"1": "established > DATE '1950-01-01'"}))
+    if service.startswith("ms/"):
+        assert reply.status == 400 and "'layerDefs'" in reply.json()["error"]["message"], reply.body[:300]
+        return
+    assert [r["value"] for r in results(reply)] == ["Sahara Sud"]
+    later = identify(gateway, service, geometry=f"{x},{y}", layers="all:1",
+                     layerDefs=json.dumps({"1": "established > DATE '1970-01-01'"}))
+    assert results(later) == []

@@ -304,7 +304,7 @@ def plan_identify(params: Params, ctx: ServiceContext, fields: LayerFields | Non
               and not _drawn_at(c.layer, request.scale)}
     by_wfs = {name: layer for name, layer in by_wfs.items() if name not in hidden}
     request = replace(request, candidates=[c for c in request.candidates if c.layer.wms.name not in hidden])
-    lookups = _lookups(request, by_wfs)
+    lookups = _lookups(request, by_wfs, ctx.flavor.wfs_compares_dates)
     info = [c for c in request.candidates if c.layer.wms.name not in by_wfs]
     used = [c.layer.name for c in info if c.layer.wms.name in request.filters]
     if used and not ctx.flavor.gfi_filters:
@@ -324,7 +324,7 @@ def _drawn_at(layer: MapLayer, scale: float) -> bool:
     return (low is None or scale >= low) and (high is None or scale < high)
 
 
-def _lookups(request: _Request, by_wfs: Mapping[str, FeatureLayer]) -> list[FeatureLookup]:
+def _lookups(request: _Request, by_wfs: Mapping[str, FeatureLayer], compares_dates: bool) -> list[FeatureLookup]:
     """The GetFeatures of the layers served by WFS, in an SR the WFS can be told (its EPSG code)."""
     if not by_wfs:
         return []
@@ -335,7 +335,7 @@ def _lookups(request: _Request, by_wfs: Mapping[str, FeatureLayer]) -> list[Feat
         shapes = [reprojected(shape, sr, wgs84, parameter="geometry") for shape in shapes]
         sr = wgs84
     return [lookup for name, layer in by_wfs.items()
-            for lookup in lookups(name, layer, shapes, sr, request.filters.get(name))]
+            for lookup in lookups(name, layer, shapes, sr, request.filters.get(name), compares_dates)]
 
 
 def _info_queries(request: _Request, ctx: ServiceContext, info: Sequence[Candidate], selection: LayerSelection,

@@ -17,7 +17,8 @@ from translators.arcgis.features import FeatureLayer, attributes, object_id
 from translators.arcgis.geometry import ESRI_TYPES, reprojected, to_esri
 from translators.arcgis.identify_geometry import Geometry as InputGeometry
 from translators.crs import SpatialRef
-from translators.filters.ast import Expr
+from translators.errors import UnsupportedParameter
+from translators.filters.ast import Expr, field_names
 from translators.ogc.getfeatureinfo import MAX_FEATURES
 from translators.ogc.wfs_features import FeatureRequest, SpatialFilter, WfsFeature, never_matches, parse_features
 
@@ -46,9 +47,20 @@ def selections(geometry: InputGeometry, margin: float) -> list[dict[str, Any]]:
     return [geometry.shape]
 
 
+DATE_TYPES = ("date", "dateTime", "TimeInstantType")
+
+
 def lookups(name: str, layer: FeatureLayer, shapes: list[dict[str, Any]], sr: SpatialRef,
-            where: Expr | None) -> list[FeatureLookup]:
-    """The GetFeatures of one layer: one per selecting shape, each ANDed with the layer's definition."""
+            where: Expr | None, compares_dates: bool = True) -> list[FeatureLookup]:
+    """The GetFeatures of one layer: one per selecting shape, each ANDed with the layer's definition.  A definition
+    reading a date field is refused for a WFS that compares no dates (MapServer 8: it would match nothing), as layer
+    query refuses it."""
+    if not compares_dates:
+        named = field_names(where)
+        dated = [f.name for f in layer.fields if f.type in DATE_TYPES and f.name in named]
+        if dated:
+            raise UnsupportedParameter("layerDefs", f"this service's backend cannot compare dates (field "
+                                       f"'{dated[0]}' of layer '{name}'); use the time parameter")
     found = [FeatureLookup(name, layer, FeatureRequest(
         typename=layer.typename, where=where, spatial=SpatialFilter(shape, "Intersects", sr),
         geometry_property=layer.geometry_property, count=MAX_FEATURES)) for shape in shapes]
