@@ -441,3 +441,16 @@ def test_a_date_in_layer_defs(gateway: Gateway, service: str) -> None:
     later = identify(gateway, service, geometry=f"{x},{y}", layers="all:1",
                      layerDefs=json.dumps({"1": "established > DATE '1970-01-01'"}))
     assert results(later) == []
+
+
+@pytest.mark.parametrize("service", WORLD)
+def test_unformatted_values(gateway: Gateway, service: str) -> None:
+    """``returnUnformattedValues=true``: numbers typed, dates in epoch milliseconds (the layer's WFS types)."""
+    region = ds.REGIONS[2]
+    x, y = region.centre
+    (found,) = results(identify(gateway, service, geometry=f"{x},{y}", layers="all:1",
+                                returnUnformattedValues="true"))
+    attributes = found["attributes"]
+    assert attributes["population"] == region.population and attributes["id"] == region.id
+    assert attributes["established"] == epoch_ms(region.established) and attributes["name"] == region.name
+    assert found["value"] == region.name
