@@ -16,6 +16,7 @@ from proxy.answers import answer
 from proxy.backends.legend import draw_legend
 from proxy.cache import cache_key, make_entry
 from proxy.executor import RunCpu
+from proxy.handlers.features import feature_layers
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
@@ -46,7 +47,8 @@ async def legend(call: Call[MapService]) -> web.Response:
     request = parse_legend(call.params, ctx)
     entries = await asyncio.gather(*(layer_entries(service, call.run_cpu, layer, request)
                                      for layer in request.layers))
-    data = await call.run_cpu(legend_answer, ctx.tree, request.layers, entries)
+    features = await feature_layers(service, ctx, list(request.layers))  # typed as the service root types them
+    data = await call.run_cpu(legend_answer, ctx.tree, request.layers, entries, set(features))
     return respond(data, call.params, f"{service.settings.name} legend", extra_html=legend_html(data))
 
 

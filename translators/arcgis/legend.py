@@ -13,7 +13,7 @@ import hashlib
 import html
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,9 +178,11 @@ def _legend_type(entries: Sequence[LegendEntry]) -> str | None:
     return "Single Symbol" if len(entries) == 1 else None
 
 
-def layer_legend(tree: LayerTree, layer: MapLayer, entries: Sequence[LegendEntry]) -> dict[str, Any]:
-    """The ``layers[]`` item of one leaf layer."""
-    summary = layer_summary(tree, layer)
+def layer_legend(tree: LayerTree, layer: MapLayer, entries: Sequence[LegendEntry],
+                 features: Collection[int] = ()) -> dict[str, Any]:
+    """The ``layers[]`` item of one leaf layer (``features``: the ids of the feature layers, typed as the service
+    root types them)."""
+    summary = layer_summary(tree, layer, features)
     data: dict[str, Any] = {"layerId": layer.id, "layerName": layer.name, "layerType": summary["type"],
                             "minScale": summary["minScale"], "maxScale": summary["maxScale"]}
     legend_type = _legend_type(entries)
@@ -204,7 +206,8 @@ def legend_html(data: dict[str, Any]) -> str:
     return "".join(rows)
 
 
-def legend_answer(tree: LayerTree, layers: Sequence[MapLayer],
-                  entries: Sequence[Sequence[LegendEntry]]) -> dict[str, Any]:
-    """The ``…/MapServer/legend`` answer."""
-    return {"layers": [layer_legend(tree, layer, found) for layer, found in zip(layers, entries, strict=True)]}
+def legend_answer(tree: LayerTree, layers: Sequence[MapLayer], entries: Sequence[Sequence[LegendEntry]],
+                  features: Collection[int] = ()) -> dict[str, Any]:
+    """The ``…/MapServer/legend`` answer (``features``: the ids of the feature layers)."""
+    return {"layers": [layer_legend(tree, layer, found, features)
+                       for layer, found in zip(layers, entries, strict=True)]}
