@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 from proxy import heap, protocol, routes
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
-from proxy.handlers import catalog, features, imageserver, legend, mapserver  # noqa: F401  (they register their operations)
+from proxy.handlers import catalog, features, imageserver, legend, mapserver, soap  # noqa: F401  (they register their operations)
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response
 from proxy.services import Registry
@@ -88,6 +88,8 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
     if (refused := _oversized(request)) is not None:
         response: web.StreamResponse = error_response(refused, None)
+    elif soap.is_soap(request.path):
+        response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
     elif request.method == "OPTIONS":
         response = web.Response(status=204)
         requested = request.headers.get("Access-Control-Request-Headers")
@@ -200,7 +202,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if not segments:
         raise web.HTTPFound("/arcgis/rest/services")
     if lowered == ["info"]:
-        return catalog.info(params)
+        return catalog.info(params, base_url(request))
     if lowered[0] == "directories" and len(segments) == 3 and lowered[1] == "arcgisoutput":
         output = await app[OUTPUTS].get(segments[2])
         if output is None:
@@ -329,4 +331,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("POST", "/arcbridge/admin/purge", purge)
     app.router.add_route("*", "/arcgis/rest", dispatch)
     app.router.add_route("*", "/arcgis/rest/{tail:.*}", dispatch)
+    soap_endpoint = soap.Endpoint(app[REGISTRY], app[OUTPUTS], app[CPU].run, base_url)
+    app.router.add_route("*", soap.PREFIX, soap_endpoint)
+    app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     return app
