@@ -331,7 +331,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("POST", "/arcbridge/admin/purge", purge)
     app.router.add_route("*", "/arcgis/rest", dispatch)
     app.router.add_route("*", "/arcgis/rest/{tail:.*}", dispatch)
-    soap_endpoint = soap.Endpoint(app[REGISTRY], app[OUTPUTS], app[CPU].run, base_url)
+    soap_endpoint = soap.Endpoint(app[REGISTRY], app[OUTPUTS], app[CPU].run, base_url).handle
     app.router.add_route("*", soap.PREFIX, soap_endpoint)
     app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     return app

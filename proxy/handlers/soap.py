@@ -57,14 +57,14 @@ def is_soap(path: str) -> bool:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """The aiohttp handler of every SOAP path, with what it works with."""
+    """The SOAP paths and what their handler (:meth:`handle`) works with."""
 
     registry: Registry
     outputs: OutputStore
     run_cpu: RunCpu
     base_url: Callable[[web.Request], str]
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         """Answer one SOAP request; every error becomes a fault."""
         try:
             return await self._answer(request)

@@ -105,6 +105,9 @@ def _refuse_unsupported(description: Node) -> None:
     graphics = description.child("CustomGraphics")
     if graphics is not None and len(graphics.element):
         raise UnsupportedParameter(graphics.path, "custom graphics are not supported by this service")
+    transformation = description.child("GeoTransformation")
+    if transformation is not None and len(transformation.element):
+        raise UnsupportedParameter(transformation.path, "datum transformations are not supported by this service")
     area = description.child("MapArea")
     if area is not None and area.xsi_type not in (None, "MapExtent", "CenterAndScale"):
         raise UnsupportedParameter(area.path, f"'{area.xsi_type}' is not supported (use MapExtent or "
