@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy.cache import cache_key
 from proxy.executor import RunCpu
 from proxy.handlers.features import feature_layers
 from proxy.handlers.legend import layer_entries
@@ -23,6 +24,7 @@ from proxy.handlers.mapserver import _caller_mistake, _plan, render
 from proxy.outputs import OutputStore
 from proxy.respond import fault_response
 from proxy.services import MapService, Registry
+from translators.arcgis.export import ExportPlan, ServiceContext, answer_key_params
 from translators.arcgis.mapservice import service_info
 from translators.arcgis.soap import answers, catalog
 from translators.arcgis.soap.mapserver import (
@@ -146,7 +148,8 @@ class Endpoint:
             info = service_info(ctx, settings.short_name, overrides, features)
             if operation == "GetDocumentInfo":
                 return answers.document_info(info["documentInfo"])
-            return answers.server_info(ctx, info["description"], info["copyrightText"], features)
+            time_extent = info.get("timeInfo", {}).get("timeExtent")
+            return answers.server_info(ctx, info["description"], info["copyrightText"], features, time_extent)
         if operation == "GetLegendInfo":
             return await self._legend(call, service, request)
         return await self._export(call, service, request)
@@ -158,7 +161,7 @@ class Endpoint:
         try:
             plan = await _plan(service, ctx, exported.params)
             try:
-                picture, content_type = await render(service, plan, self.run_cpu)
+                picture, content_type = await self._picture(service, ctx, plan)
             except BackendRefusal as refusal:
                 raise _caller_mistake(refusal, plan, ctx.tree, exported.params) from None
         except ArcGISError as exc:
@@ -168,6 +171,21 @@ class Endpoint:
             name = await self.outputs.put(picture, content_type, plan.format.extension)
             url = f"{self.base_url(request)}/arcgis/rest/directories/arcgisoutput/{name}"
         return answers.map_image(plan, ctx.tree, picture if exported.mime_data else None, url, content_type)
+
+    async def _picture(self, service: MapService, ctx: ServiceContext, plan: ExportPlan) -> tuple[bytes, str]:
+        """The exported picture through the same answer-cache entries as the REST ``export`` with ``f=image``."""
+        if plan.passthrough:
+            entry, _, _ = await service.backend.map_entry(plan.fetches[0])
+            return entry.body, plan.format.content_type
+
+        async def produce() -> tuple[bytes, str]:
+            return await render(service, plan, self.run_cpu)
+
+        namespace = service.settings.name.lower()
+        key = cache_key(namespace, "answer-export", service.backend.identity,
+                        answer_key_params(plan, ctx.caps.version, ctx.flavor))
+        entry, _ = await service.cache.fetch(key, namespace, service.ttl, produce)
+        return entry.body, entry.content_type
 
     async def _legend(self, call: Call, service: MapService, request: web.Request) -> Any:
         """``GetLegendInfo``: the REST legend's entries (cached the same way) as ``MapServerLegendInfo``s."""

@@ -225,6 +225,9 @@ def test_center_and_scale_and_rotation(gateway: Gateway) -> None:
 
 def test_time_value(gateway: Gateway) -> None:
     client, f = own_client(gateway, "ms/Time"), factory(gateway, "ms/Time", False)
+    full = client.GetServerInfo("Layers").FullTimeExtent
+    assert (full.StartTime.isoformat(), full.EndTime.isoformat()) == ("2020-01-01T00:00:00+00:00",
+                                                                      "2020-12-31T00:00:00+00:00")
     md = default_description(client)
     for description in md.LayerDescriptions.LayerDescription:
         description.Visible = description.LayerID == 1  # temperature
@@ -239,6 +242,14 @@ def test_time_value(gateway: Gateway) -> None:
         "layers": "show:1", "time": str(t), "f": "image"}).body) for t in (1577836800000, 1601510400000)]
     assert mismatch_fraction(pictures[0], pictures[1]) > 0.05  # the two dates differ …
     assert mismatch_fraction(pictures[0], rest[0]) == 0 and mismatch_fraction(pictures[1], rest[1]) == 0
+    # UseTime = false: the layer draws without the map's time (its default date), as layerTimeOptions says in REST
+    for description in md.LayerDescriptions.LayerDescription:
+        description.UseTime = False if description.LayerID == 1 else None
+    untimed = client.ExportMapImage(md, image_description(f, "esriImagePNG32", "esriImageReturnMimeData", (200, 200)))
+    default = fetch(gateway.services_url("ms/Time") + "/export", {
+        "bbox": ",".join(map(str, _full(gateway, "ms/Time"))), "size": "200,200", "format": "png32",
+        "layers": "show:1", "f": "image"}).body
+    assert mismatch_fraction(rgba(untimed.ImageData), rgba(default)) == 0
 
 
 def _full(gateway: Gateway, service: str) -> tuple[float, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from translators.arcgis.export import ExportPlan
@@ -72,9 +73,14 @@ def _layer_info(ctx: ServiceContext, layer: MapLayer, features: Collection[int],
     }
 
 
-def server_info(ctx: ServiceContext, description: str, copyright_text: str,
-                features: Collection[int] = ()) -> dict[str, Any]:
-    """``GetServerInfo``: the ``MapServerInfo`` of the service's one map, from the layer tree of the REST root."""
+def _iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def server_info(ctx: ServiceContext, description: str, copyright_text: str, features: Collection[int] = (),
+                time_extent: Sequence[int] | None = None) -> dict[str, Any]:
+    """``GetServerInfo``: the ``MapServerInfo`` of the service's one map, from the layer tree of the REST root;
+    ``time_extent``: the REST root's ``timeInfo.timeExtent`` (epoch milliseconds)."""
     units = ctx.sr.units if ctx.sr.units in ENUMS["esriUnits"] else "esriUnknownUnits"
     return {
         "Name": MAP_NAME, "Description": description,
@@ -84,7 +90,10 @@ def server_info(ctx: ServiceContext, description: str, copyright_text: str,
         "BackgroundColor": _rgb(WHITE),
         "DefaultMapDescription": map_description(ctx),
         "Units": units, "SupportedImageReturnTypes": "esriImageReturnURL",
-        "CopyrightText": copyright_text, "SupportsDynamicLayers": False, "HasLiveData": False,
+        "CopyrightText": copyright_text,
+        "FullTimeExtent": Typed("TimeExtent", {"StartTime": _iso(time_extent[0]), "EndTime": _iso(time_extent[1])})
+        if time_extent else None,
+        "SupportsDynamicLayers": False, "HasLiveData": False,
         "MinScale": 0.0, "MaxScale": 0.0,
     }
 

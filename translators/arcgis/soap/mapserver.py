@@ -36,6 +36,7 @@ ELEMENTS = {
     "layerDefs": "MapDescription/LayerDescriptions/LayerDescription/DefinitionExpression",
     "rotation": "MapDescription/Rotation", "time": "MapDescription/TimeValue",
     "timeRelation": "MapDescription/TimeRelation", "mapScale": "MapDescription/MapArea/Scale",
+    "layerTimeOptions": "MapDescription/LayerDescriptions/LayerDescription/UseTime",
 }
 
 
@@ -176,6 +177,7 @@ def _layers(description: Node, tree: LayerTree) -> list[tuple[str, str]]:
         return []
     visible = {layer.id: layer.default_visibility for layer in tree.layers}
     defs: dict[str, str] = {}
+    times: dict[str, dict[str, object]] = {}
     for node in nodes:
         layer_id = node.integer("LayerID")
         if layer_id is None or layer_id not in tree.by_id:
@@ -184,11 +186,27 @@ def _layers(description: Node, tree: LayerTree) -> list[tuple[str, str]]:
         expression = node.string("DefinitionExpression")
         if expression:
             defs[str(layer_id)] = expression
+        if options := _time_options(node):
+            times[str(layer_id)] = options
     drawn = [layer.id for layer in tree.layers if all(visible[i] for i in (layer.id, *tree.ancestors(layer.id)))]
     pairs = [("layers", "show:" + ",".join(str(i) for i in drawn if not tree.by_id[i].sub_ids))]
     if defs:
         pairs.append(("layerDefs", json.dumps(defs)))
+    if times:
+        pairs.append(("layerTimeOptions", json.dumps(times)))
     return pairs
+
+
+def _time_options(node: Node) -> dict[str, object]:
+    """A layer's ``UseTime``, ``TimeDataCumulative``, ``TimeOffset`` and ``TimeOffsetUnits`` as the REST
+    ``layerTimeOptions`` entry (empty when the layer says nothing about time)."""
+    options: dict[str, object] = {}
+    for key, value in (("useTime", node.boolean("UseTime")),
+                       ("timeDataCumulative", node.boolean("TimeDataCumulative")),
+                       ("timeOffset", node.number("TimeOffset")), ("timeOffsetUnits", node.string("TimeOffsetUnits"))):
+        if value is not None and value != "":
+            options[key] = value
+    return options
 
 
 def _epoch_ms(node: Node, name: str) -> str:

@@ -65,11 +65,11 @@ _LAYER_DESCRIPTION = (
     "LayerID:int Visible:boolean ShowLabels:boolean ScaleSymbols:boolean SelectionFeatures:ArrayOfInt? "
     "SelectionColor:Color? SelectionSymbol:Symbol? SetSelectionSymbol:boolean SelectionBufferDistance:double "
     "ShowSelectionBuffer:boolean DefinitionExpression:string? SourceID:string? SelectionBufferSymbol:FillSymbol? "
-    "UseTime:boolean? TimeDataCumulative:boolean? TimeOffset:double?")
+    "UseTime:boolean? TimeDataCumulative:boolean? TimeOffset:double? TimeOffsetUnits:esriTimeUnits?")
 _MAP_DESCRIPTION = (
     "Name:string MapArea:MapArea? LayerDescriptions:ArrayOfLayerDescription? Rotation:double "
     "SpatialReference:SpatialReference? TransparentColor:Color? SelectionColor:Color? BackgroundSymbol:FillSymbol? "
-    "TimeValue:TimeValue? HonorLayerReordering:boolean?")
+    "TimeValue:TimeValue? HonorLayerReordering:boolean? TimeRelation:esriTimeRelation?")
 _SERVER_INFO = (
     "Name:string Description:string FullExtent:Envelope? Extent:Envelope? SpatialReference:SpatialReference? "
     "MapLayerInfos:ArrayOfMapLayerInfo? BackgroundColor:Color? DefaultMapDescription:MapDescription? "
@@ -145,6 +145,11 @@ ENUMS: dict[str, tuple[str, ...]] = {
                             "esriSFSDiagonalCross"),
     "esriSimpleLineStyle": ("esriSLSSolid", "esriSLSDash", "esriSLSDot", "esriSLSDashDot", "esriSLSDashDotDot",
                             "esriSLSNull", "esriSLSInsideFrame"),
+    "esriTimeUnits": tuple("esriTimeUnits" + s for s in (
+        "Unknown", "Milliseconds", "Seconds", "Minutes", "Hours", "Days", "Weeks", "Months", "Years", "Decades",
+        "Centuries")),
+    "esriTimeRelation": ("esriTimeRelationOverlaps", "esriTimeRelationOverlapsStartWithinEnd",
+                         "esriTimeRelationAfterStartOverlapsEnd"),
     "esriArcGISVersion": ("esriArcGISVersion83", "esriArcGISVersion90", "esriArcGISVersion92",
                           "esriArcGISVersion93", "esriArcGISVersion10"),
     "esriServiceCatalogMessageFormat": ("esriServiceCatalogMessageFormatBin",
