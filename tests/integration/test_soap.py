@@ -209,6 +209,26 @@ def test_visibility_definition_expression_and_transparency(gateway: Gateway, ser
             assert drawn[3] == 0, region.name
 
 
+@pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
+def test_honor_layer_reordering(gateway: Gateway, service: str) -> None:
+    """The regions drawn over the cities when their description comes first (as REST dynamicLayers orders them)."""
+    client, f = own_client(gateway, service), factory(gateway, service, False)
+    md = default_description(client)
+    extent = (-20.0, 30.0, 40.0, 70.0)
+    md.MapArea = extent_of(f, extent, 4326)
+    city = next(c for c in ds.CITIES if c.name == "Northhaven")
+    plain = client.ExportMapImage(md, image_description(f, "esriImagePNG32", "esriImageReturnMimeData", (600, 400)))
+    assert colour_at(rgba(plain.ImageData), city.lon, city.lat, extent)[:3] == ds.CITY_COLOURS[city.category]
+    descriptions = md.LayerDescriptions.LayerDescription
+    md.LayerDescriptions.LayerDescription = [descriptions[1], descriptions[0], descriptions[2]]
+    md.HonorLayerReordering = True
+    swapped = client.ExportMapImage(md, image_description(f, "esriImagePNG32", "esriImageReturnMimeData",
+                                                          (600, 400)))
+    region = ds.region_at(city.lon, city.lat)
+    assert region is not None
+    assert colour_at(rgba(swapped.ImageData), city.lon, city.lat, extent)[:3] == ds.REGION_COLOURS[region.category]
+
+
 def test_center_and_scale_and_rotation(gateway: Gateway) -> None:
     client, f = own_client(gateway, "ms/World"), factory(gateway, "ms/World", False)
     md = default_description(client)

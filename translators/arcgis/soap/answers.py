@@ -93,7 +93,7 @@ def server_info(ctx: ServiceContext, description: str, copyright_text: str, feat
         "CopyrightText": copyright_text,
         "FullTimeExtent": Typed("TimeExtent", {"StartTime": _iso(time_extent[0]), "EndTime": _iso(time_extent[1])})
         if time_extent else None,
-        "SupportsDynamicLayers": False, "HasLiveData": False,
+        "SupportsDynamicLayers": True,  # HonorLayerReordering is honoured "HasLiveData": False,
         "MinScale": 0.0, "MaxScale": 0.0,
     }
 

@@ -188,13 +188,31 @@ def _layers(description: Node, tree: LayerTree) -> list[tuple[str, str]]:
             defs[str(layer_id)] = expression
         if options := _time_options(node):
             times[str(layer_id)] = options
-    drawn = [layer.id for layer in tree.layers if all(visible[i] for i in (layer.id, *tree.ancestors(layer.id)))]
-    pairs = [("layers", "show:" + ",".join(str(i) for i in drawn if not tree.by_id[i].sub_ids))]
+    drawn = [layer.id for layer in tree.layers if all(visible[i] for i in (layer.id, *tree.ancestors(layer.id)))
+             and not layer.sub_ids]
+    if description.boolean("HonorLayerReordering"):
+        pairs = [("dynamicLayers", _reordered(drawn, [n.integer("LayerID") for n in nodes], tree))]
+    else:
+        pairs = [("layers", "show:" + ",".join(str(i) for i in drawn))]
     if defs:
         pairs.append(("layerDefs", json.dumps(defs)))
     if times:
         pairs.append(("layerTimeOptions", json.dumps(times)))
     return pairs
+
+
+def _reordered(drawn: list[int], described: list[int | None], tree: LayerTree) -> str:
+    """``HonorLayerReordering``: the drawn leaves in the order of the layer descriptions (the first on top), those
+    not described after them in the service's order, as REST ``dynamicLayers`` of the map layers."""
+    order: list[int] = []
+    for layer_id in described:
+        if layer_id is None:
+            continue
+        for leaf in (layer_id, *tree.descendants(layer_id)):
+            if leaf in drawn and leaf not in order:
+                order.append(leaf)
+    order += [leaf for leaf in drawn if leaf not in order]
+    return json.dumps([{"id": i, "source": {"type": "mapLayer", "mapLayerId": i}} for i in order])
 
 
 def _time_options(node: Node) -> dict[str, object]:
