@@ -88,13 +88,13 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
     if (refused := _oversized(request)) is not None:
         response: web.StreamResponse = error_response(refused, None)
-    elif soap.is_soap(request.path):
-        response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
     elif request.method == "OPTIONS":
         response = web.Response(status=204)
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
             response.headers["Access-Control-Allow-Headers"] = requested
+    elif soap.is_soap(request.path):
+        response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
     elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
         response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:

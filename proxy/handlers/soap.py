@@ -57,6 +57,19 @@ def is_soap(path: str) -> bool:
     return lowered == PREFIX or lowered.startswith(PREFIX + "/")
 
 
+async def _body(request: web.Request) -> bytes:
+    """The request body, read in chunks and refused as soon as it passes :data:`MAX_BYTES` (a chunked body has no
+    Content-Length to refuse it by)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise InvalidParameter("Envelope", f"the request is larger than {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """The SOAP paths and what their handler (:meth:`handle`) works with."""
@@ -90,8 +103,7 @@ class Endpoint:
             raise InvalidParameter("wsdl", "GET answers the WSDL only (…?wsdl); SOAP operations are POSTed")
         if request.content_length is not None and request.content_length > MAX_BYTES:
             raise InvalidParameter("Envelope", f"the request is larger than {MAX_BYTES} bytes")
-        data = await request.content.read(MAX_BYTES + 1)
-        call = await self.run_cpu(parse_call, data)
+        call = await self.run_cpu(parse_call, await _body(request))
         tns = call.namespace or DEFAULT_NAMESPACE
         if service is None:
             operations, value = CATALOG_OPERATIONS, self._catalog(call, request)

@@ -412,6 +412,22 @@ def test_xxe_and_billion_laughs_are_refused_quickly(gateway: Gateway, tmp_path: 
     code, message = fault_of(post(gateway, MAP, b"<x>" + b"a" * (5 * 1024 * 1024) + b"</x>"))
     assert code == "soap:Client" and "larger" in message
 
+    def chunks() -> Any:  # no Content-Length: refused while it is read
+        for _ in range(80):
+            yield b"<x>" + b"a" * 65536
+
+    request = urllib.request.Request(gateway.url + MAP, data=chunks(), headers={
+        "Content-Type": "text/xml", "Transfer-Encoding": "chunked"})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        raise AssertionError("a 5 MiB chunked body was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 500 and b"larger" in err.read()
+    # a body sent in many chunks is read whole
+    big = envelope("GetMapName", "<Index>0</Index>" + "<!-- pad -->" * 20000)
+    reply = post(gateway, MAP, big)
+    assert reply.status == 200 and b"Layers" in reply.body
+
 
 def test_mime_data_is_base64_in_the_envelope(gateway: Gateway) -> None:
     reply = post(gateway, MAP, export_body())
