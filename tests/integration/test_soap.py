@@ -138,9 +138,11 @@ def test_esri_sequence_matches_backend_getmap(gateway: Gateway, service: str, es
     assert colour_at(ours, 8.0, 68.0, (-20, 30, 40, 70))[:3] == ds.REGION_COLOURS["A"]
 
 
+@pytest.mark.parametrize("esri", [False, True], ids=["own-wsdl", "esri-wsdl"])
 @pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
-def test_url_return_and_formats(gateway: Gateway, service: str) -> None:
-    client, f = own_client(gateway, service), factory(gateway, service, False)
+def test_url_return_and_formats(gateway: Gateway, service: str, esri: bool) -> None:
+    client = esri_client(gateway, service) if esri else own_client(gateway, service)
+    f = factory(gateway, service, esri)
     md = default_description(client)
     md.MapArea = extent_of(f, (-30.0, 20.0, 50.0, 75.0), 4326)
     by_data = client.ExportMapImage(md, image_description(f, "esriImagePNG", "esriImageReturnMimeData", (400, 300)))
@@ -383,8 +385,13 @@ def test_faults_name_the_element(gateway: Gateway, body: str, code: str, named: 
 def test_backend_failure_is_a_server_fault(gateway: Gateway) -> None:
     code, message = fault_of(post(gateway, "/arcgis/services/bad/down/MapServer", export_body()))
     assert code == "soap:Server" and "Traceback" not in message
-    code, _ = fault_of(post(gateway, "/arcgis/services/nope/MapServer", envelope("GetDefaultMapName")))
-    assert code == "soap:Client"
+    for path in ("/arcgis/services/nope/MapServer", "/arcgis/services/img/Elevation/ImageServer"):
+        code, _ = fault_of(post(gateway, path, envelope("GetDefaultMapName")))
+        assert code == "soap:Client"
+    code, message = fault_of(post(gateway, "/arcgis/services", envelope("GetDefaultMapName")))
+    assert code == "soap:Client" and "GetDefaultMapName" in message  # not an operation of the catalog
+    code, message = fault_of(fetch(gateway.url + MAP))  # a GET without ?wsdl
+    assert code == "soap:Client" and "wsdl" in message
 
 
 def test_zeep_raises_the_fault(gateway: Gateway) -> None:
