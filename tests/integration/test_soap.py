@@ -410,12 +410,14 @@ def test_xxe_and_billion_laughs_are_refused_quickly(gateway: Gateway, tmp_path: 
         f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)) + "]>" \
         + envelope("GetServerInfo", "<MapName>&lol9;</MapName>")
     deep = envelope("GetServerInfo", "<a>" * 5000 + "</a>" * 5000)
+    before = _rss(gateway)
     for body in (xxe, laughs, deep):
         started = time.monotonic()
         reply = post(gateway, MAP, body)
         code, message = fault_of(reply)
         assert code == "soap:Client" and b"TOP-SECRET" not in reply.body
         assert time.monotonic() - started < 2
+    assert _rss(gateway) - before < 32 * 1024 * 1024  # nothing was expanded (a billion laughs is gigabytes)
     code, message = fault_of(post(gateway, MAP, b"<x>" + b"a" * (5 * 1024 * 1024) + b"</x>"))
     assert code == "soap:Client" and "larger" in message
 
@@ -434,6 +436,13 @@ def test_xxe_and_billion_laughs_are_refused_quickly(gateway: Gateway, tmp_path: 
     big = envelope("GetMapName", "<Index>0</Index>" + "<!-- pad -->" * 20000)
     reply = post(gateway, MAP, big)
     assert reply.status == 200 and b"Layers" in reply.body
+
+
+def _rss(gateway: Gateway) -> int:
+    """The gateway process's resident memory in bytes."""
+    assert gateway.proc is not None
+    status = Path(f"/proc/{gateway.proc.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
 
 
 def test_mime_data_is_base64_in_the_envelope(gateway: Gateway) -> None:
