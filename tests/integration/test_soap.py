@@ -245,8 +245,10 @@ def test_center_and_scale_and_rotation(gateway: Gateway) -> None:
     assert mismatch_fraction(np.rot90(plain)[20:380, 20:380], turned[20:380, 20:380], tol=3) < 0.02
 
 
-def test_time_value(gateway: Gateway) -> None:
-    client, f = own_client(gateway, "ms/Time"), factory(gateway, "ms/Time", False)
+@pytest.mark.parametrize("esri", [False, True], ids=["own-wsdl", "esri-wsdl"])
+def test_time_value(gateway: Gateway, esri: bool) -> None:
+    client = esri_client(gateway, "ms/Time") if esri else own_client(gateway, "ms/Time")
+    f = factory(gateway, "ms/Time", esri)
     full = client.GetServerInfo("Layers").FullTimeExtent
     assert (full.StartTime.isoformat(), full.EndTime.isoformat()) == ("2020-01-01T00:00:00+00:00",
                                                                       "2020-12-31T00:00:00+00:00")
