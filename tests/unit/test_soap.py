@@ -13,11 +13,11 @@ from lxml import etree
 
 from tests.unit.test_export_plan import context, lid
 from translators.arcgis.export import plan_export
-from translators.arcgis.soap import answers
+from translators.arcgis.soap import answers, catalog
 from translators.arcgis.soap.mapserver import element_error, export_request
 from translators.arcgis.soap.schema import TYPES, fields
 from translators.arcgis.soap.wsdl import CATALOG_TYPES, MAPSERVER_OPERATIONS, mapserver_wsdl
-from translators.arcgis.soap.xml import envelope, parse_call
+from translators.arcgis.soap.xml import envelope, fault, parse_call
 from translators.errors import InvalidParameter, UnsupportedParameter
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -160,3 +160,24 @@ def test_generated_wsdl_is_read_by_zeep(tmp_path: Any) -> None:
     assert set(port.binding._operations) == set(MAPSERVER_OPERATIONS)
     assert all(client.get_type(f"{{http://www.esri.com/schemas/ArcGIS/10.7}}{name}") for name in TYPES
                if name not in CATALOG_TYPES or name == "ArrayOfString")
+
+
+def test_catalog_folders_and_descriptions() -> None:
+    names = ["Plain", "ms/World", "ms/All", "qgis/World"]
+    body = parse_call(call("GetServiceDescriptionsEx", "<FolderName>MS</FolderName>")).body
+    assert catalog.folder_filter(body, names, ["ms", "qgis"]) == ["ms/World", "ms/All"]
+    root = parse_call(call("GetServiceDescriptionsEx", "<FolderName></FolderName>")).body
+    assert catalog.folder_filter(root, names, ["ms", "qgis"]) == ["Plain"]
+    with pytest.raises(InvalidParameter, match="FolderName"):
+        catalog.folder_filter(parse_call(call("GetServiceDescriptionsEx", "<FolderName>x</FolderName>")).body,
+                              names, ["ms"])
+    described = catalog.service_descriptions("https://gw", ["ms/World"])
+    assert described[0]["Url"] == "https://gw/arcgis/services/ms/World/MapServer"
+
+
+def test_fault_shape() -> None:
+    root = etree.fromstring(fault("Client", "Invalid value for parameter 'X'"))
+    found = root.find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault")
+    assert found is not None
+    assert [child.tag for child in found] == ["faultcode", "faultstring"]
+    assert found.findtext("faultcode") == "soap:Client"
