@@ -328,6 +328,33 @@ def test_catalog(gateway: Gateway) -> None:
     assert root["soapUrl"] == soap_url(gateway, "ms/World")
 
 
+def test_arcmap_call_sequence(gateway: Gateway) -> None:
+    """The operations ArcMap calls when it adds an "ArcGIS Server" connection and draws a service (as mapproxy-java
+    had to answer them), in that order; JPEG, which ArcMap is known to display."""
+    catalog = zeep.Client(gateway.url + "/arcgis/services?wsdl").service
+    assert catalog.GetMessageVersion() == "esriArcGISVersion10"
+    assert catalog.GetMessageFormats() == "esriServiceCatalogMessageFormatSoap"
+    assert "ms" in catalog.GetFolders()
+    url = next(d.Url for d in catalog.GetServiceDescriptions() if d.Name == "qgis/World")
+    client = zeep.Client(url + "?wsdl").service
+    f = zeep.Client(url + "?wsdl").type_factory(NS)
+    name = client.GetDefaultMapName()
+    info = client.GetServerInfo(name)
+    assert client.GetSupportedImageReturnTypes() == "esriImageReturnURL"
+    assert not client.HasSingleFusedMapCache(name) and not client.IsFixedScaleMap(name)
+    assert catalog.GetTokenServiceURL() in ("", None)
+    legend = client.GetLegendInfo(name, f.ArrayOfInt(Int=[]), f.MapServerLegendPatch(Width=20, Height=20,
+                                                                                     ImageDPI=96),
+                                  f.ImageType(ImageFormat="esriImagePNG", ImageReturnType="esriImageReturnURL"))
+    assert {i.LayerID for i in legend} == {i.LayerID for i in info.MapLayerInfos.MapLayerInfo}
+    md = default_description(client)
+    md.MapArea = extent_of(f, (-30.0, 20.0, 50.0, 75.0), 4326)
+    img = client.ExportMapImage(md, image_description(f, "esriImageJPG", "esriImageReturnURL", (800, 550)))
+    picture = fetch(img.ImageURL)
+    assert picture.content_type == "image/jpeg" and picture.body.startswith(b"\xff\xd8")
+    assert img.ImageType == "image/jpeg" and (img.ImageWidth, img.ImageHeight) == (800, 550)
+
+
 def test_wsdl_address_and_answer_namespace(gateway: Gateway) -> None:
     wsdl = etree.fromstring(fetch(soap_url(gateway, "ms/World") + "?wsdl").body)
     address = wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
