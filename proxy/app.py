@@ -18,7 +18,7 @@ from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
 from proxy.handlers import catalog, features, imageserver, legend, mapserver, soap  # noqa: F401  (they register their operations)
 from proxy.outputs import OutputStore
-from proxy.respond import callback_name, error_for_status, error_response
+from proxy.respond import callback_name, error_for_status, error_response, fault_response
 from proxy.services import Registry
 from proxy.settings import Settings
 from translators.errors import (
@@ -87,7 +87,8 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
                             ) -> web.StreamResponse:
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
     if (refused := _oversized(request)) is not None:
-        response: web.StreamResponse = error_response(refused, None)
+        response: web.StreamResponse = fault_response(refused) if soap.is_soap(request.path) else \
+            error_response(refused, None)
     elif request.method == "OPTIONS":
         response = web.Response(status=204)
         requested = request.headers.get("Access-Control-Request-Headers")

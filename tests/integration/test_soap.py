@@ -421,6 +421,8 @@ def test_backend_failure_is_a_server_fault(gateway: Gateway) -> None:
     assert code == "soap:Client" and "GetDefaultMapName" in message  # not an operation of the catalog
     code, message = fault_of(fetch(gateway.url + MAP))  # a GET without ?wsdl
     assert code == "soap:Client" and "wsdl" in message
+    code, message = fault_of(fetch(gateway.url + MAP, headers={"X-Big": "x" * 20000}))  # refused before routing
+    assert code == "soap:Client" and "header" in message
 
 
 def test_zeep_raises_the_fault(gateway: Gateway) -> None:
