@@ -16,9 +16,17 @@ from multidict import MultiDictProxy
 from proxy import heap, protocol, routes
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
-from proxy.handlers import catalog, features, identify, imageserver, legend, mapserver  # noqa: F401  (they register their operations)
+from proxy.handlers import (  # noqa: F401  (they register their operations)
+    catalog,
+    features,
+    identify,
+    imageserver,
+    legend,
+    mapserver,
+    soap,
+)
 from proxy.outputs import OutputStore
-from proxy.respond import callback_name, error_for_status, error_response
+from proxy.respond import callback_name, error_for_status, error_response, fault_response
 from proxy.services import Registry
 from proxy.settings import Settings
 from translators.errors import (
@@ -87,12 +95,15 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
                             ) -> web.StreamResponse:
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
     if (refused := _oversized(request)) is not None:
-        response: web.StreamResponse = error_response(refused, None)
+        response: web.StreamResponse = fault_response(refused) if soap.is_soap(request.path) else \
+            error_response(refused, None)
     elif request.method == "OPTIONS":
         response = web.Response(status=204)
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
             response.headers["Access-Control-Allow-Headers"] = requested
+    elif soap.is_soap(request.path):
+        response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
     elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
         response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:
@@ -200,7 +211,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if not segments:
         raise web.HTTPFound("/arcgis/rest/services")
     if lowered == ["info"]:
-        return catalog.info(params)
+        return catalog.info(params, base_url(request))
     if lowered[0] == "directories" and len(segments) == 3 and lowered[1] == "arcgisoutput":
         output = await app[OUTPUTS].get(segments[2])
         if output is None:
@@ -329,4 +340,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("POST", "/arcbridge/admin/purge", purge)
     app.router.add_route("*", "/arcgis/rest", dispatch)
     app.router.add_route("*", "/arcgis/rest/{tail:.*}", dispatch)
+    soap_endpoint = soap.Endpoint(app[REGISTRY], app[OUTPUTS], app[CPU].run, base_url).handle
+    app.router.add_route("*", soap.PREFIX, soap_endpoint)
+    app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     return app

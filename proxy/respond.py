@@ -1,4 +1,4 @@
-"""Rendering answers: JSON / pretty JSON / JSONP / HTML, and ArcGIS error documents — in one place."""
+"""Rendering answers: JSON / pretty JSON / JSONP / HTML, and ArcGIS error documents and SOAP faults — in one place."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from translators.arcgis.soap.xml import fault
 from translators.errors import (
     ArcGISError,
     HeadersTooLarge,
@@ -70,6 +71,14 @@ def respond(data: Any, params: Params, title: str, default: str = "html", extra_
 def error_response(error: ArcGISError, params: Params | None) -> web.Response:
     """ArcGIS error JSON with the error's HTTP status (also for f=image and f=html requests)."""
     return json_response(error.to_json(), params or Params({}), status=error.status)
+
+
+def fault_response(error: ArcGISError) -> web.Response:
+    """The SOAP 1.1 rendering of an error: HTTP 500 with a ``soap:Fault``, ``soap:Client`` for the caller's mistakes
+    (4xx errors) and ``soap:Server`` for the gateway's or the backend's failures."""
+    code = "Client" if error.status < 500 else "Server"
+    return web.Response(body=fault(code, error.message), status=500, content_type="text/xml", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})
 
 
 def error_for_status(status: int, reason: str) -> ArcGISError:

@@ -7,6 +7,7 @@ exactly one place (``proxy.app.arcgis_middleware``, through ``proxy.respond.erro
     ArcGISError                      500  unexpected failure (never carries internal detail)
     ├── InvalidParameter             400  a request parameter is malformed or unsupported (names the parameter)
     │   └── UnsupportedParameter     400  a well-formed parameter the backend cannot honour
+    ├── UnsupportedOperation         400  a SOAP operation of ArcGIS Server that arcbridge does not implement
     ├── Forbidden                    403  a protected resource without the right token
     ├── NotFound                     404  unknown service, layer, folder or output file
     ├── MethodNotAllowed             405  an HTTP method the resource does not answer
@@ -60,6 +61,14 @@ class UnsupportedParameter(InvalidParameter):
         self, parameter: str, problem: str = "not supported by this service", details: list[str] | None = None
     ) -> None:
         super().__init__(parameter, problem, details)
+
+
+class UnsupportedOperation(ArcGISError, status=400, message="The operation is not supported."):
+    """A SOAP operation of the ArcGIS Server WSDL that this gateway does not implement (answered as a fault)."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        super().__init__(f"The operation '{operation}' is not supported by this service.")
 
 
 class NotFound(ArcGISError, status=404, message="Requested resource not found."):

@@ -11,12 +11,12 @@ from translators.errors import NotFound
 from translators.params import Params
 
 
-def info(params: Params) -> web.Response:
-    """``/arcgis/rest/info``."""
+def info(params: Params, base_url: str) -> web.Response:
+    """``/arcgis/rest/info``; ``soapUrl`` is the SOAP catalog (``/arcgis/services``)."""
     data = {
         "currentVersion": CURRENT_VERSION,
         "fullVersion": "10.9.1",
-        "soapUrl": None,
+        "soapUrl": f"{base_url}/arcgis/services",
         "secureSoapUrl": None,
         "owningSystemUrl": None,
         "authInfo": {"isTokenBasedSecurity": False},

@@ -47,7 +47,8 @@ async def root(call: Call[MapService]) -> web.Response:
     overrides = {k: v for k, v in (("description", service.settings.description),
                                    ("copyrightText", service.settings.copyright_text)) if v}
     features = await feature_layers(service, ctx)
-    data = service_info(ctx, service.settings.short_name, overrides, features, service.settings.max_record_count)
+    data = service_info(ctx, service.settings.short_name, overrides, features, service.settings.max_record_count,
+                        f"{call.base_url}/arcgis/services/{service.settings.name}/MapServer")
     return respond(data, call.params, f"{service.settings.name} (MapServer)")
 
 

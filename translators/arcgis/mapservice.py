@@ -140,8 +140,9 @@ def supported_formats(caps: WmsCapabilities) -> str:
 
 
 def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str], features: Collection[int] = (),
-                 max_record_count: int = 0) -> dict[str, Any]:
-    """The ``…/MapServer`` root resource; ``features``: the ids of the layers that answer query."""
+                 max_record_count: int = 0, soap_url: str | None = None) -> dict[str, Any]:
+    """The ``…/MapServer`` root resource; ``features``: the ids of the layers that answer query; ``soap_url``: the
+    service's SOAP endpoint (``/arcgis/services/<name>/MapServer``)."""
     caps = ctx.caps
     tree = ctx.tree
     description = overrides.get("description") or caps.abstract
@@ -189,6 +190,7 @@ def service_info(ctx: ServiceContext, name: str, overrides: dict[str, str], feat
         "maxImageHeight": ctx.max_height,
         "maxImageWidth": ctx.max_width,
         "supportedExtensions": "",
+        "soapUrl": soap_url,
     }
     times = _union_time([t for layer in tree.layers if (t := layer.wms.time) is not None])
     if times is not None:
