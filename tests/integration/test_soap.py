@@ -21,7 +21,6 @@ from zeep.exceptions import Fault
 from tests.backends import dataspec as ds
 from tests.backends.servers import FastCgiBackend
 from tests.gateway import ROOT, Gateway, Reply, fetch
-from tests.needs import unavailable
 from tests.pixels import colour_at, mismatch_fraction, rgba
 
 pytestmark = pytest.mark.backend
@@ -44,7 +43,9 @@ def own_client(gateway: Gateway, service: str) -> Any:
 def esri_client(gateway: Gateway, service: str) -> Any:
     """A zeep client built from ArcGIS Server 10.7's own MapServer.wsdl, bound to arcbridge's endpoint."""
     if not ESRI_WSDL.exists():
-        unavailable(f"the Esri WSDL is not at {ESRI_WSDL}")
+        # The reference lives beside the repository and is read from there, never copied into it; a checkout without
+        # it (a clean CI machine) skips the Esri-WSDL twins — each of these calls also runs with arcbridge's own WSDL.
+        pytest.skip(f"the Esri WSDL is not at {ESRI_WSDL}")
     client = zeep.Client(str(ESRI_WSDL))
     return client.create_service(f"{{{NS}}}MapServerBinding", soap_url(gateway, service))
 
@@ -161,11 +162,14 @@ def test_url_return_and_formats(gateway: Gateway, service: str, esri: bool) -> N
         assert img.ImageData.startswith(magic) and img.ImageType == mime, fmt
 
 
+@pytest.mark.parametrize("esri", [False, True], ids=["own-wsdl", "esri-wsdl"])
 @pytest.mark.parametrize("service", ["ms/World", "qgis/World"])
-def test_map_sr_differs_from_envelope_sr(gateway: Gateway, service: str, request: pytest.FixtureRequest) -> None:
-    """Esri's client: the envelope in WGS 84, the map in Web Mercator (and in UTM 33N by WKT)."""
+def test_map_sr_differs_from_envelope_sr(gateway: Gateway, service: str, esri: bool,
+                                         request: pytest.FixtureRequest) -> None:
+    """The envelope in WGS 84, the map in Web Mercator (and in UTM 33N by WKT)."""
     backend: FastCgiBackend = request.getfixturevalue(BACKENDS[service])
-    client, f = esri_client(gateway, service), factory(gateway, service, True)
+    client = esri_client(gateway, service) if esri else own_client(gateway, service)
+    f = factory(gateway, service, esri)
     md = default_description(client)
     md.MapArea = extent_of(f, (-10.0, 35.0, 30.0, 60.0), 4326)
     md.SpatialReference = f.ProjectedCoordinateSystem(WKID=3857)
