@@ -14,7 +14,8 @@ from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.limits import Limits
 from translators.ogc.wfs import FeatureType, WfsField
-from translators.ogc.wfs_features import FeatureCollection, WfsFeature
+from translators.ogc.flavors import FLAVORS
+from translators.ogc.wfs_features import FeatureCollection, WfsFeature, getfeature_params
 from translators.params import Params
 
 CITIES = FeatureType((WfsField("id", "integer"), WfsField("name", "string", 40), WfsField("pop", "integer")),
@@ -66,7 +67,12 @@ def test_geometry_is_sent_in_wgs84() -> None:
 def test_modes() -> None:
     assert plan(returnCountOnly="true").request.hits
     ids = plan(returnIdsOnly="true")
-    assert ids.mode == "ids" and ids.request.count == 51 and ids.request.geometry_property is None
+    assert ids.mode == "ids" and ids.request.count == 51 and not ids.request.return_geometry
+    assert getfeature_params(ids.request, FLAVORS["mapserver"])["PROPERTYNAME"] == "id"  # no geometry fetched
+    # … yet a spatial filter still names the geometry property: MapServer refuses a spatial operator without it
+    located = plan(returnIdsOnly="true", geometry="5,45", geometryType="esriGeometryPoint").request
+    assert "<fes:ValueReference>msGeometry</fes:ValueReference>" in getfeature_params(
+        located, FLAVORS["mapserver"])["FILTER"]
     assert plan(returnExtentOnly="true", returnCountOnly="true").mode == "count_extent"
     assert plan(where="1=0").empty and plan(objectIds=",").empty
 

@@ -216,7 +216,7 @@ def plan_query(params: Params, layer: FeatureLayer, service_sr: SpatialRef, max_
     else:  # ids or an extent: every matching feature, up to ten pages
         keep = () if mode != "ids" else ((layer.oid_attribute,) if layer.oid_attribute else ())
         request = replace(request, properties=keep or _first_field(layer), count=10 * max_records + 1,
-                          geometry_property=layer.geometry_property if "extent" in mode else None)
+                          return_geometry="extent" in mode)
     max_offset = parse_float(params.get("maxAllowableOffset") or "0", "maxAllowableOffset") or None
     digits = params.get("geometryPrecision")
     precision = parse_int(digits, "geometryPrecision") if digits else None

@@ -82,8 +82,8 @@ class FeatureRequest:
     """One GetFeature, in WFS terms.
 
     ``ids`` select features by object id: through ``id_field`` when the layer has an integer attribute holding it,
-    else as WFS feature ids ``<type name>.<id>``.  ``properties`` None asks for every property; the geometry property
-    is then included or not by ``geometry``.  ``sort`` lists (property, descending).  ``count`` None: no limit.
+    else as WFS feature ids ``<type name>.<id>``.  ``properties`` None asks for every property; a list gets
+    ``geometry_property`` added when ``return_geometry``.  ``sort`` lists (property, descending).  ``count`` None: no limit.
     """
 
     typename: str
@@ -93,6 +93,9 @@ class FeatureRequest:
     id_field: str | None = None
     properties: tuple[str, ...] | None = None
     geometry_property: str | None = None
+    # Whether the geometry is asked for with ``properties``; the spatial filter names ``geometry_property`` either way
+    # (MapServer refuses a spatial operator without the property it applies to).
+    return_geometry: bool = True
     sort: tuple[tuple[str, bool], ...] = ()
     start: int = 0
     count: int | None = None
@@ -166,7 +169,7 @@ def getfeature_params(request: FeatureRequest, flavor: Flavor, *, parameter: str
         return params
     if request.properties is not None:
         names = list(request.properties)
-        if request.geometry_property and request.geometry_property not in names:
+        if request.return_geometry and request.geometry_property and request.geometry_property not in names:
             names.insert(0, request.geometry_property)
         if names:
             params["PROPERTYNAME"] = ",".join(names)
