@@ -103,10 +103,55 @@ DOWNLOAD = {
     "geometryType": _one("esriGeometryEnvelope", "esriGeometryPolygon"),
     "format": _one("TIFF", "PNG", "JPEG", "LERC"),
 }
+MAP_IDENTIFY = {  # MapServer identify (issue 11)
+    "geometry": _one(POINT, "5,45", "{x: 5, y: 45}", ENVELOPE, POLYGON, "2,42,8,48"),
+    "geometryType": _one("esriGeometryPoint", "esriGeometryEnvelope", "esriGeometryPolygon",
+                         "esriGeometryMultipoint", "esriGeometryPolyline"),
+    "sr": _one("4326", "3857", '{"wkid": 4326}'),
+    "layers": _one("top", "visible", "all", "all:0,1", "visible:1", "top:2"),
+    "tolerance": _one("3", "0", "10"),
+    "mapExtent": _one("-20,30,40,70", "0,40,10,50", ENVELOPE),
+    "imageDisplay": _one("400,300,96", "800,600", "256,256,192"),
+    "returnGeometry": _one("true", "false"),
+    "maxAllowableOffset": _one("0.01", "1"),
+    "geometryPrecision": _one("2", "6"),
+    "layerDefs": MAP_EXPORT["layerDefs"],
+    "time": MAP_EXPORT["time"],
+    "returnFieldName": _one("true", "false"),
+    "returnUnformattedValues": _one("true", "false"),
+    "dynamicLayers": MAP_EXPORT["dynamicLayers"],
+}
+LEGEND = {"size": _one("20,20", "30,10", "1,1"), "dpi": _one("96", "192", "10"),
+          "dynamicLayers": MAP_EXPORT["dynamicLayers"]}
+LAYER_QUERY = {  # …/MapServer/<id>/query (issue 11)
+    "where": _one("1=1", "population > 5000", "pop < 100000", "name = 'Nordland'", "name LIKE 'N%'",
+                  "category IN ('A', 'town')", "established > DATE '2000-01-01'"),
+    "objectIds": _one("1", "1,2,3", "0"),
+    "geometry": MAP_IDENTIFY["geometry"],
+    "geometryType": MAP_IDENTIFY["geometryType"],
+    "inSR": _one("4326", "3857"),
+    "spatialRel": _one("esriSpatialRelIntersects", "esriSpatialRelEnvelopeIntersects", "esriSpatialRelContains",
+                       "esriSpatialRelWithin", "esriSpatialRelTouches"),
+    "outFields": _one("*", "name", "name,population", "pop,category"),
+    "returnGeometry": _one("true", "false"),
+    "outSR": _one("4326", "3857", "102100"),
+    "returnIdsOnly": _one("true", "false"),
+    "returnCountOnly": _one("true", "false"),
+    "returnExtentOnly": _one("true", "false"),
+    "orderByFields": _one("name", "name DESC", "population ASC, name"),
+    "resultOffset": _one("0", "1", "5"),
+    "resultRecordCount": _one("1", "2", "5000"),
+    "time": MAP_EXPORT["time"],
+    "maxAllowableOffset": _one("0.01", "1"),
+    "geometryPrecision": _one("2", "6"),
+    "f": _one("json", "geojson", "pjson", "html"),
+}
 OPERATIONS = [
     *(Operation(f"services/{name}/MapServer{tail}", {**COMMON, **extra})
       for name in ("ms/World", "ms/Time", "qgis/World", "qgis/Time", "ms/World111")
-      for tail, extra in (("", {}), ("/layers", {}), ("/0", {}), ("/1", {}), ("/export", MAP_EXPORT))),
+      for tail, extra in (("", {}), ("/layers", {}), ("/0", {}), ("/1", {}), ("/export", MAP_EXPORT),
+                          ("/identify", MAP_IDENTIFY), ("/legend", LEGEND), ("/0/query", LAYER_QUERY),
+                          ("/1/query", LAYER_QUERY), ("/2/query", LAYER_QUERY), ("/0/images/0", {}))),
     *(Operation(f"services/{name}/ImageServer{tail}", {**COMMON, **extra})
       for name in ("img/Elevation", "img/Bands", "img/ElevationQ", "img/TimeWCS", "img/TimeSeriesQ")
       for tail, extra in (("", {}), ("/exportImage", IMAGE_EXPORT), ("/identify", IDENTIFY), ("/download", DOWNLOAD),
@@ -114,7 +159,7 @@ OPERATIONS = [
     Operation("services", COMMON), Operation("services/ms", COMMON), Operation("info", COMMON),
 ]
 JSON_PARAMETERS = {"layerDefs", "layerTimeOptions", "dynamicLayers", "mosaicRule", "renderingRule", "geometry",
-                   "pixelSize", "bbox", "imageSR", "bboxSR"}
+                   "pixelSize", "bbox", "imageSR", "bboxSR", "sr", "inSR", "outSR", "mapExtent"}
 
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)  # any unicode but lone surrogates
 _numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**400), 10**400))
