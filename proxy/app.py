@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 from proxy import heap, protocol, routes
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
-from proxy.handlers import catalog, features, identify, imageserver, legend, mapserver  # noqa: F401  (they register their operations)
+from proxy.handlers import catalog, features, identify, imageserver, legend, mapserver, tiles  # noqa: F401  (they register their operations)
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response
 from proxy.services import Registry
