@@ -212,3 +212,43 @@ def test_100_requests_for_one_cold_metatile_make_one_getmap(tiled: Gateway) -> N
 def test_png_tiles_decode(tiled: Gateway) -> None:
     body = fetch(tile_url(tiled, "t/World", 1, 0, 1)).body
     assert Image.open(io.BytesIO(body)).size == (256, 256)
+
+
+def test_a_seeded_store_answers_after_a_restart_without_the_backend(mapserver: FastCgiBackend,
+                                                                     qgis: FastCgiBackend, tmp_path: Path) -> None:
+    config = tiled_config(mapserver, qgis, tmp_path / "store")
+    urls = [f"/tile/5/{row}/{col}" for row in range(10, 14) for col in range(16, 20)]
+    (tmp_path / "first").mkdir()
+    with Gateway(config, tmp_path / "first") as first:
+        bodies = {url: fetch(first.services_url("t/Stored") + url) for url in urls}
+        assert all(reply.status == 200 for reply in bodies.values())
+    stored = tmp_path / "store" / "t_stored.mbtiles"
+    assert stored.exists()
+    (tmp_path / "second").mkdir()
+    with Gateway(config, tmp_path / "second") as second:
+        for url, before in bodies.items():
+            reply = fetch(second.services_url("t/Stored") + url)
+            assert reply.status == 200 and reply.body == before.body
+            assert reply.headers["X-Arcbridge-Cache"] == "hit-store"
+            assert reply.headers["ETag"] == before.headers["ETag"]  # the same bytes, the same tag, in any process
+        assert backend_requests(second) == 0  # not even the capabilities were needed
+        again = fetch(second.services_url("t/Stored") + urls[0])
+        assert again.headers["X-Arcbridge-Cache"] == "hit"  # now from memory
+
+
+def test_processes_sharing_redis_draw_a_cold_metatile_once(mapserver: FastCgiBackend, qgis: FastCgiBackend,
+                                                            redis_url: str, tmp_path: Path) -> None:
+    config = {**tiled_config(mapserver, qgis, tmp_path / "store"), "cache": {"redis": redis_url, "logInterval": 0}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with Gateway(config, tmp_path / "a") as one, Gateway(config, tmp_path / "b") as two:
+        for gateway in (one, two):
+            fetch(gateway.services_url("t/Raster"), {"f": "json"})
+        before = backend_requests(one) + backend_requests(two)
+        level, row0, col0 = 8, 88, 136
+        urls = [tile_url(gateway, "t/Raster", level, row0 + i // 4, col0 + i % 4)
+                for gateway in (one, two) for i in range(16)]
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            replies = list(pool.map(fetch, urls * 2))
+        assert all(r.status == 200 for r in replies)
+        assert backend_requests(one) + backend_requests(two) - before == 1
