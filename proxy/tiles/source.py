@@ -190,6 +190,12 @@ class TileSource:
         image, _ = await self._run_cpu(assemble_export, plan, bodies)
         return image
 
+    async def drop_stored(self, level: int, rows: tuple[int, int] | None = None,
+                          cols: tuple[int, int] | None = None) -> int:
+        """Drop stored tiles of a level (within inclusive row and column ranges); how many were dropped."""
+        store = await self.store()
+        return 0 if store is None else await self._run_cpu(store.drop, level, rows, cols)
+
     async def close(self) -> None:
         """Close the store."""
         if self._store is not None:

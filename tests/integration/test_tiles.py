@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +18,7 @@ from PIL import Image
 
 from tests.backends import dataspec as ds
 from tests.backends.servers import FastCgiBackend
-from tests.gateway import Gateway, fetch
+from tests.gateway import ROOT, Gateway, fetch
 from tests.pixels import mismatch_fraction, rgba
 
 pytestmark = pytest.mark.backend
@@ -252,3 +255,36 @@ def test_processes_sharing_redis_draw_a_cold_metatile_once(mapserver: FastCgiBac
             replies = list(pool.map(fetch, urls * 2))
         assert all(r.status == 200 for r in replies)
         assert backend_requests(one) + backend_requests(two) - before == 1
+
+
+def test_seed_levels_resume_and_purge_by_level_and_extent(mapserver: FastCgiBackend, qgis: FastCgiBackend,
+                                                           tmp_path: Path) -> None:
+    config = {**tiled_config(mapserver, qgis, tmp_path / "store"), "admin": {"enabled": True}}
+    (tmp_path / "gw").mkdir()
+    with Gateway(config, tmp_path / "gw") as gateway:
+        base = [sys.executable, "-m", "proxy", "seed", "--url", gateway.url, "--service", "t/Stored",
+                "--bbox=-20,30,40,60", "--levels", "2-4", "--concurrency", "2"]
+        state = tmp_path / "seed.json"
+        done = subprocess.run([*base, "--state", str(state)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        # the bbox in tiles: level 2 row 1, cols 1-2; level 3 rows 2-3, cols 3-4; level 4 rows 4-6, cols 7-9
+        expected = 2 + 4 + 9
+        assert f"seeded {expected} of {expected} tiles of t/Stored" in done.stdout
+        assert f"{expected}/{expected} tiles" in done.stderr and "tiles/s" in done.stderr  # the progress bar
+        db = sqlite3.connect(tmp_path / "store" / "t_stored.mbtiles")
+        stored = db.execute("SELECT zoom_level, COUNT(*) FROM map GROUP BY zoom_level").fetchall()
+        db.close()
+        assert {level: count for level, count in stored}.keys() == {2, 3, 4}  # whole metatiles are kept
+        before = backend_requests(gateway)
+        for level, row, col in [(2, 1, 1), (3, 2, 4), (4, 6, 9)]:
+            assert fetch(tile_url(gateway, "t/Stored", level, row, col)).headers["X-Arcbridge-Cache"] == "hit"
+        assert backend_requests(gateway) == before
+        again = subprocess.run([*base, "--state", str(state)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0 and f"({expected} done by an earlier run)" in again.stdout, again.stdout
+        purge = [sys.executable, "-m", "proxy", "purge", "--url", gateway.url, "--service", "t/Stored",
+                 "--levels", "4", "--bbox=30,30,40,60"]
+        dropped = subprocess.run(purge, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert dropped.returncode == 0 and int(dropped.stdout.split()[1]) >= 2, dropped.stderr
+        assert fetch(tile_url(gateway, "t/Stored", 4, 6, 9)).headers["X-Arcbridge-Cache"] == "miss"
+        assert fetch(tile_url(gateway, "t/Stored", 4, 6, 7)).headers["X-Arcbridge-Cache"] == "hit-store"
+        assert fetch(tile_url(gateway, "t/Stored", 3, 2, 4)).headers["X-Arcbridge-Cache"] == "hit-store"
