@@ -79,12 +79,23 @@ class AdminSettings:
 
 
 @dataclass(frozen=True)
+class WmtsSettings:
+    """``tiles.wmts``: the backend WMTS whose tiles are passed through where its matrix set matches the grid."""
+
+    layer: str
+    url: str | None = None  # the WMTS endpoint, or its RESTful capabilities document (…/WMTSCapabilities.xml)
+    matrix_set: str | None = None  # None: the layer's set that matches most levels
+    style: str | None = None  # None: the layer's default style
+
+
+@dataclass(frozen=True)
 class TileSettings:
     """A tiled MapServer (``tiles:``): its tiling scheme and the persistent tile store (None: memory tiers only)."""
 
     scheme: TileScheme
     store_path: str | None = None
     store_max_bytes: int = 1024**3
+    wmts: WmtsSettings | None = None  # tiles passed through from a backend WMTS (None: drawn from the WMS)
 
 
 @dataclass(frozen=True)
@@ -357,7 +368,7 @@ def _tiles(value: Any, key: str, service_type: str) -> TileSettings:
     if service_type != "MapServer":
         raise ConfigError(key, "only a MapServer can be tiled")
     data = _mapping(value, key)
-    _known(data, key, {"grid", "levels", "format", "metaSize", "metaBuffer", "store"})
+    _known(data, key, {"grid", "levels", "format", "metaSize", "metaBuffer", "store", "wmts"})
     if "grid" not in data:
         raise ConfigError(f"{key}.grid", "is required ('webmercator' or a custom grid)")
     grid = _grid(data["grid"], f"{key}.grid")
@@ -377,7 +388,21 @@ def _tiles(value: Any, key: str, service_type: str) -> TileSettings:
     path = _text(store, "path", f"{key}.store")
     if store and not path:
         raise ConfigError(f"{key}.store.path", "is required (the MBTiles file, or a directory to hold it)")
-    return TileSettings(scheme, path, parse_size(store.get("maxBytes", "1GB"), f"{key}.store.maxBytes"))
+    return TileSettings(scheme, path, parse_size(store.get("maxBytes", "1GB"), f"{key}.store.maxBytes"),
+                        _wmts(data["wmts"], f"{key}.wmts") if "wmts" in data else None)
+
+
+def _wmts(value: Any, key: str) -> WmtsSettings:
+    """``tiles.wmts``: {layer, url, matrixSet, style}."""
+    data = _mapping(value, key)
+    _known(data, key, {"layer", "url", "matrixSet", "style"})
+    layer = _text(data, "layer", key)
+    if not layer:
+        raise ConfigError(f"{key}.layer", "is required (the WMTS layer identifier)")
+    url = _text(data, "url", key)
+    if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+        raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    return WmtsSettings(layer, url, _text(data, "matrixSet", key), _text(data, "style", key))
 
 
 def _tiled_sr(sr: int | str | None, tiles: TileSettings, key: str) -> int:

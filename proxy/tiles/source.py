@@ -22,9 +22,11 @@ from proxy.cache import Cache, Entry, cache_key, etag_of
 from proxy.executor import RunCpu
 from proxy.settings import TileSettings
 from proxy.tiles.store import NewTile, TileStore, store_file
+from proxy.tiles.wmts import WmtsTiles
 from translators.arcgis.export import assemble_export, plan_export
 from translators.arcgis.map_context import ServiceContext
 from translators.arcgis.tiles import TileScheme, check_tile
+from translators.crs import resolve_sr
 from translators.imaging import encode_image
 from translators.params import Params, format_number
 from translators.tiles.cut import TILE_FORMATS, CutTile, cut_metatile
@@ -76,6 +78,10 @@ class TileSource:
         self._store: TileStore | None = None
         self._store_opened = False
         self.blank = blank_tile(self.scheme)
+        # A backend WMTS whose matrix set matches the grid serves its levels; the others are drawn from the WMS.
+        self.wmts = WmtsTiles(settings.wmts, backend.settings, self.scheme.grid,
+                              resolve_sr(self.scheme.grid.wkid, "spatialReference"), self.scheme.format, cache,
+                              self.namespace, run_cpu) if settings.wmts else None
 
     def key(self, level: int, row: int, col: int) -> str:
         """The cache key of a tile (the grid and format are part of it: a changed configuration starts afresh)."""
@@ -125,6 +131,8 @@ class TileSource:
                 return Tile(entry, "hit-store", stored.blank, key)
         ctx = await context()
         check_tile(self.scheme, level, row, col, ctx.full_extent)
+        if self.wmts is not None and (passed := await self._passed_through(key, level, row, col)) is not None:
+            return passed
         meta = self.metatile(ctx, level, row, col)
         name = metatile_key(meta)
         pending = self._inflight.get(name)
@@ -145,6 +153,28 @@ class TileSource:
         finally:
             del self._inflight[name]
         return tiles[(row, col)]
+
+    async def _passed_through(self, key: str, level: int, row: int, col: int) -> Tile | None:
+        """The backend WMTS's own tile (one GetTile however many ask, through the cache), stored as it came; None
+        when no matrix of the WMTS serves the level."""
+        assert self.wmts is not None
+        wmts = self.wmts
+        if (plan := await wmts.plan()) is None or level not in plan.levels:
+            return None
+
+        async def produce() -> tuple[bytes, str]:
+            got = await wmts.tile(level, row, col)
+            assert got is not None
+            return got
+
+        entry, status = await self.cache.fetch(key, self.namespace, self.ttl, produce)
+        if status == "miss":  # the tag of a tile hashes its bytes, as for drawn tiles: the same in every tier
+            entry = self._entry(entry.body, entry.created)
+            await self.cache.put(key, entry)
+            store = await self.store()
+            if store is not None:
+                await self._run_cpu(store.put, [NewTile(level, row, col, entry.body, False)])
+        return Tile(entry, status, False, key)
 
     def metatile(self, ctx: ServiceContext, level: int, row: int, col: int) -> MetaTile:
         """The metatile of a tile, made smaller where the backend's largest image could not hold it."""
@@ -197,7 +227,9 @@ class TileSource:
         return 0 if store is None else await self._run_cpu(store.drop, level, rows, cols)
 
     async def close(self) -> None:
-        """Close the store."""
+        """Close the store (and the WMTS's connections)."""
+        if self.wmts is not None:
+            await self.wmts.close()
         if self._store is not None:
             await self._run_cpu(self._store.close)
             self._store = None

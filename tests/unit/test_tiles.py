@@ -144,3 +144,60 @@ def test_store_dedups_evicts_and_survives_reopening(tmp_path: Path) -> None:
     assert again.get(4, 0, 7) is not None and again.get(3, 0, 0) is None
     assert again.drop(4, cols=(7, 7)) == 1 and again.get(4, 0, 7) is None
     again.close()
+
+
+WMTS = """<Capabilities xmlns="http://www.opengis.net/wmts/1.0" xmlns:ows="http://www.opengis.net/ows/1.1"
+ xmlns:xlink="http://www.w3.org/1999/xlink" version="1.0.0">
+ <ows:OperationsMetadata><ows:Operation name="GetTile"><ows:DCP><ows:HTTP>
+  <ows:Get xlink:href="http://wmts.example/kvp?"><ows:Constraint name="GetEncoding"><ows:AllowedValues>
+   <ows:Value>KVP</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get></ows:HTTP></ows:DCP></ows:Operation>
+ </ows:OperationsMetadata>
+ <Contents>
+  <Layer><ows:Identifier>roads</ows:Identifier><Style isDefault="true"><ows:Identifier>main</ows:Identifier></Style>
+   <Format>image/png</Format><TileMatrixSetLink><TileMatrixSet>shifted</TileMatrixSet></TileMatrixSetLink>
+   <TileMatrixSetLink><TileMatrixSet>merc</TileMatrixSet></TileMatrixSetLink>
+   <ResourceURL format="image/png" resourceType="tile"
+    template="http://wmts.example/rest/roads/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.png"/></Layer>
+  <TileMatrixSet><ows:Identifier>merc</ows:Identifier><ows:SupportedCRS>urn:ogc:def:crs:EPSG::3857</ows:SupportedCRS>
+   <TileMatrix><ows:Identifier>z0</ows:Identifier><ScaleDenominator>559082264.0287178</ScaleDenominator>
+    <TopLeftCorner>-20037508.3427892 20037508.3427892</TopLeftCorner><TileWidth>256</TileWidth>
+    <TileHeight>256</TileHeight><MatrixWidth>1</MatrixWidth><MatrixHeight>1</MatrixHeight></TileMatrix>
+   <TileMatrix><ows:Identifier>z2</ows:Identifier><ScaleDenominator>139770566.00717944</ScaleDenominator>
+    <TopLeftCorner>-20037508.3427892 20037508.3427892</TopLeftCorner><TileWidth>256</TileWidth>
+    <TileHeight>256</TileHeight><MatrixWidth>4</MatrixWidth><MatrixHeight>4</MatrixHeight></TileMatrix>
+  </TileMatrixSet>
+  <TileMatrixSet><ows:Identifier>shifted</ows:Identifier><ows:SupportedCRS>EPSG:3857</ows:SupportedCRS>
+   <TileMatrix><ows:Identifier>0</ows:Identifier><ScaleDenominator>559082264.0287178</ScaleDenominator>
+    <TopLeftCorner>-20000000 20000000</TopLeftCorner><TileWidth>256</TileWidth>
+    <TileHeight>256</TileHeight><MatrixWidth>1</MatrixWidth><MatrixHeight>1</MatrixHeight></TileMatrix>
+  </TileMatrixSet>
+ </Contents></Capabilities>"""
+
+
+def test_wmts_levels_match_by_resolution_and_origin() -> None:
+    from translators.ogc.wmts import choose_matrix_set, gettile_params, gettile_url, parse_wmts_capabilities
+
+    caps = parse_wmts_capabilities(WMTS.encode())
+    assert caps.kvp_url == "http://wmts.example/kvp?"
+    layer = caps.layers["roads"]
+    assert layer.style == "main" and layer.matrix_sets == ("shifted", "merc")
+    chosen = choose_matrix_set(caps, "roads", webmercator(), resolve_sr(3857, "sr"))
+    assert chosen is not None
+    matrix_set, levels = chosen
+    assert matrix_set.identifier == "merc" and {k: v.identifier for k, v in levels.items()} == {0: "z0", 2: "z2"}
+    assert choose_matrix_set(caps, "roads", webmercator(), resolve_sr(3857, "sr"), "shifted") is None
+    assert gettile_url(layer.templates["image/png"], "main", "merc", "z2", 1, 3) == \
+        "http://wmts.example/rest/roads/main/merc/z2/1/3.png"
+    assert gettile_params("roads", "main", "image/png", "merc", "z2", 1, 3)["TILEMATRIX"] == "z2"
+    with pytest.raises(Exception, match="no layer"):
+        choose_matrix_set(caps, "rivers", webmercator(), resolve_sr(3857, "sr"))
+
+
+def test_wmts_configuration() -> None:
+    tiles = parse_settings(config({"grid": "webmercator", "wmts": {"layer": "roads", "matrixSet": "merc"}}))
+    wmts = tiles.services["a/b"].tiles.wmts  # type: ignore[union-attr]
+    assert wmts is not None and (wmts.layer, wmts.matrix_set, wmts.url) == ("roads", "merc", None)
+    with pytest.raises(ConfigError, match=r"tiles\.wmts\.layer"):
+        parse_settings(config({"grid": "webmercator", "wmts": {}}))
+    with pytest.raises(ConfigError, match=r"tiles\.wmts\.url"):
+        parse_settings(config({"grid": "webmercator", "wmts": {"layer": "a", "url": "ftp://x"}}))
