@@ -11,6 +11,7 @@ import pytest
 from tests.backends.mapproxy import MapProxyBackend
 from tests.backends.servers import FastCgiBackend
 from tests.gateway import Gateway, fetch
+from tests.pixels import rgba
 from translators.ogc.wmts import parse_wmts_capabilities
 
 pytestmark = pytest.mark.backend
@@ -84,3 +85,19 @@ def test_a_level_the_wmts_lacks_is_drawn_from_the_wms(gateway_wmts: Gateway, tmp
     reply = fetch(f"{gateway_wmts.services_url('w/Kvp')}/tile/20/{row}/{col}")
     assert reply.status == 200 and reply.content_type == "image/png"
     assert fetch(f"{gateway_wmts.services_url('w/Kvp')}/tile/2/4/0").status == 404
+
+
+def test_qgis_server_wmts_tiles_pass_through(qgis: FastCgiBackend, tmp_path: Path) -> None:
+    # QGIS Server's WMTS (the rgb layer, its default EPSG:3857 grid: corner rounded to the millimetre, levels 0-20).
+    services = {"q/Tiles": {"type": "MapServer", "backend": {"url": qgis.url, "flavor": "qgis"}, "layers": ["rgb"],
+                            "tiles": {"grid": "webmercator", "wmts": {"layer": "rgb"}}}}
+    with Gateway({"services": services}, tmp_path) as gateway:
+        for level, row, col in [(2, 1, 2), (5, 11, 17)]:
+            reply = fetch(f"{gateway.services_url('q/Tiles')}/tile/{level}/{row}/{col}")
+            assert reply.status == 200 and reply.content_type == "image/png"
+            own = fetch(qgis.url, {"SERVICE": "WMTS", "VERSION": "1.0.0", "REQUEST": "GetTile", "LAYER": "rgb",
+                                   "STYLE": "default", "FORMAT": "image/png", "TILEMATRIXSET": "EPSG:3857",
+                                   "TILEMATRIX": str(level), "TILEROW": str(row), "TILECOL": str(col)})
+            assert own.status == 200
+            assert (rgba(reply.body) == rgba(own.body)).all()  # QGIS's own tile, as it drew it
+        assert fetch(f"{gateway.services_url('q/Tiles')}/tile/2/0/4").status == 404  # outside the grid

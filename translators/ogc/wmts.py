@@ -19,6 +19,7 @@ from translators.tiles.grid import TileGrid
 NS = {"w": "http://www.opengis.net/wmts/1.0", "ows": "http://www.opengis.net/ows/1.1"}
 OGC_PIXEL = 0.00028  # metres per pixel of the OGC standardized rendering pixel
 RESOLUTION_TOLERANCE = 1e-6
+ORIGIN_TOLERANCE = 0.01  # pixels
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,10 @@ def matched_levels(grid: TileGrid, sr: SpatialRef, matrix_set: MatrixSet) -> dic
                 continue
             if (matrix.tile_width, matrix.tile_height) != (grid.tile_size, grid.tile_size):
                 continue
-            # The origin within a thousandth of a pixel (Esri's and the OGC's Web Mercator corners differ by 2 µm).
+            # The origin within a hundredth of a pixel: Esri's and the OGC's Web Mercator corners differ by 2 µm, and
+            # QGIS Server rounds its corner to the millimetre.
             if max(abs(matrix.top_left[0] - grid.origin[0]), abs(matrix.top_left[1] - grid.origin[1])) \
-                    > resolution * 1e-3:
+                    > resolution * ORIGIN_TOLERANCE:
                 continue
             found[level] = matrix
             break
