@@ -16,6 +16,7 @@ from tests.backends.servers import FastCgiBackend
 from tests.clients.harness.chromium import Chromium
 from tests.clients.harness.pages import WebPages, leaflet_grid_bbox_3857, png_to_rgba, wait_map_loaded
 from tests.gateway import Gateway, fetch
+from tests.needs import unavailable
 from tests.pixels import mismatch_fraction, rgba
 
 pytestmark = pytest.mark.client
@@ -24,6 +25,8 @@ WIDTH, HEIGHT = 400, 300
 ZOOM = 5
 RESOLUTION = 156543.03392800014 / 2**ZOOM
 GDAL_TRANSLATE = shutil.which("gdal_translate") or "/usr/bin/gdal_translate"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, where python3-qgis installs the QGIS bindings
+QGIS_SCRIPT = Path(__file__).with_name("qgis_tiles.py")
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,27 @@ def test_gdal_opens_the_tiled_service_and_reads_pixels(tiled: Gateway, mapserver
     picture = np.dstack([*bands[:3], np.full(bands.shape[1:], 255, dtype=np.uint8)])
     expected = backend_picture(mapserver, window, 512, 512)
     assert mismatch_fraction(picture, expected, tol=3) < 0.01
+
+
+def test_qgis_arcgis_provider_draws_the_tiles(tiled: Gateway, mapserver: FastCgiBackend, tmp_path: Path) -> None:
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        unavailable("the QGIS Python bindings are not installed (apt-get install python3-qgis)")
+    level = 6  # a level no other test of this module asks for: its tiles in memory can only be QGIS's
+    resolution = 156543.03392800014 / 2**level
+    span = 256 * resolution
+    x0, y1 = -20037508.342787 + 34 * span, 20037508.342787 - 22 * span
+    bbox = (x0, y1 - 2 * span, x0 + 2 * span, y1)
+    out = tmp_path / "qgis.png"
+    run = subprocess.run([SYSTEM_PYTHON, str(QGIS_SCRIPT), tiled.services_url("t/World"),
+                          ",".join(repr(v) for v in bbox), "512", "512", str(out)],
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0 and run.stdout.startswith("size"), (run.stdout, run.stderr[-2000:])
+    picture = rgba(out.read_bytes())
+    expected = backend_picture(mapserver, bbox, 512, 512)
+    assert mismatch_fraction(picture, expected, tol=3) < 0.01
+    # QGIS fetched the tiles (not an export): the four tiles of the view are now in the gateway's memory tier.
+    for row in (22, 23):
+        for col in (34, 35):
+            reply = fetch(f"{tiled.services_url('t/World')}/tile/{level}/{row}/{col}")
+            assert reply.headers["X-Arcbridge-Cache"] == "hit", (row, col)
