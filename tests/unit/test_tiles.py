@@ -201,3 +201,21 @@ def test_wmts_configuration() -> None:
         parse_settings(config({"grid": "webmercator", "wmts": {}}))
     with pytest.raises(ConfigError, match=r"tiles\.wmts\.url"):
         parse_settings(config({"grid": "webmercator", "wmts": {"layer": "a", "url": "ftp://x"}}))
+
+
+def test_captured_geoserver_wmts_matches_only_where_its_truncated_corner_is_harmless() -> None:
+    # GeoWebCache 2.1 writes the EPSG:900913 corner as (-2.003750834E7, 2.0037508E7): y is 0.34 m off Esri's origin.
+    # Its levels serve the Web Mercator grid while that is under 0.01 px (levels 0-12); deeper tiles would be visibly
+    # shifted (a whole pixel at level 19), so they are drawn from the WMS instead.
+    from translators.ogc.wmts import choose_matrix_set, parse_wmts_capabilities
+
+    data = (Path(__file__).parent / "data" / "geoserver21-wmts-trimmed.xml").read_bytes()
+    caps = parse_wmts_capabilities(data)
+    assert caps.kvp_url == "http://geonode.iwlearn.org/geoserver/gwc/service/wmts?"
+    layer = caps.layers["geonode:LMEs_64"]
+    assert layer.style == "LMEs_64" and layer.formats == ("image/png", "image/jpeg")
+    chosen = choose_matrix_set(caps, "geonode:LMEs_64", webmercator(), resolve_sr(3857, "sr"))
+    assert chosen is not None
+    matrix_set, levels = chosen
+    assert matrix_set.identifier == "EPSG:900913"
+    assert sorted(levels) == list(range(13)) and levels[12].identifier == "EPSG:900913:12"
