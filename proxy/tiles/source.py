@@ -126,7 +126,8 @@ class TileSource:
             stored = await self._run_cpu(store.get, level, row, col)
             if stored is not None:
                 entry = self._entry(stored.body, stored.created)
-                await self.cache.put(key, entry)
+                if self.ttl > 0:
+                    await self.cache.put(key, entry)
                 self.cache.stats.count(self.namespace, "hits")
                 return Tile(entry, "hit-store", stored.blank, key)
         ctx = await context()
@@ -198,7 +199,8 @@ class TileSource:
             key = self.key(meta.level, piece.row, piece.col)
             entry = self._entry(body, now)
             tiles[(piece.row, piece.col)] = Tile(entry, "miss", piece.blank, key)
-            await self.cache.put(key, entry)
+            if self.ttl > 0:  # a service that is not cached (ttl 0) keeps only its store
+                await self.cache.put(key, entry)
         store = await self.store()
         if store is not None:
             await self._run_cpu(store.put, [NewTile(meta.level, r, c, t.entry.body, t.blank)
