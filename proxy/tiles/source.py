@@ -77,6 +77,7 @@ class TileSource:
         self._inflight: dict[str, asyncio.Future[dict[tuple[int, int], Tile]]] = {}
         self._store: TileStore | None = None
         self._store_opened = False
+        self._store_lock = asyncio.Lock()  # the first requests after start open the store once
         self.blank = blank_tile(self.scheme)
         # A backend WMTS whose matrix set matches the grid serves its levels; the others are drawn from the WMS.
         self.wmts = WmtsTiles(settings.wmts, backend.settings, self.scheme.grid,
@@ -93,7 +94,11 @@ class TileSource:
 
     async def store(self) -> TileStore | None:
         """The persistent store, opened on first use (None when the service has none)."""
-        if not self._store_opened and self.settings.store_path:
+        if self._store_opened or not self.settings.store_path:
+            return self._store
+        async with self._store_lock:
+            if self._store_opened:
+                return self._store
             grid = self.scheme.grid
 
             def flip(level: int, row: int) -> int:  # MBTiles rows count from the south where the matrix is fixed
