@@ -100,12 +100,14 @@ def test_gdal_opens_the_tiled_service_and_reads_pixels(tiled: Gateway, mapserver
     x0, y1 = -20037508.342787 + 17 * span, 20037508.342787 - 11 * span
     window = (x0, y1 - 2 * span, x0 + 2 * span, y1)
     env = {"GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF", "PATH": "/usr/bin:/bin"}
-    info = subprocess.run(["gdalinfo", source], capture_output=True, text=True, timeout=120, env=env)
+    # Run in tmp_path: GDAL keeps the tiles of an ArcGIS JSON source in ./gdalwmscache.
+    info = subprocess.run(["gdalinfo", source], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert info.returncode == 0, info.stderr
     # GDAL opens an ArcGIS service only from its tileInfo (level 0 one tile wide): the lods become its overviews.
     assert "Size is" in info.stdout and "Overviews" in info.stdout
     subprocess.run([GDAL_TRANSLATE, "-q", "-projwin", repr(window[0]), repr(window[3]), repr(window[2]),
-                    repr(window[1]), "-outsize", "512", "512", source, str(out)], check=True, timeout=120, env=env)
+                    repr(window[1]), "-outsize", "512", "512", source, str(out)], check=True, timeout=120, env=env,
+                   cwd=tmp_path)
     with rasterio.open(out) as dataset:
         bands = dataset.read()
     assert bands.shape[0] >= 3
