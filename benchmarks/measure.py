@@ -27,6 +27,7 @@ from tests.backends import dataspec as ds
 from translators.raster.io import WARP_THREADS
 
 WORLD = "bench/World"
+TILES = "bench/Tiles"
 ELEVATION = "bench/Elevation"
 MIB = 1024 * 1024
 
@@ -106,6 +107,8 @@ class Env:
         config["services"] = {
             WORLD: {"type": "MapServer", "backend": backend, "layers": ["cities", "regions", "rgb"]},
             ELEVATION: {"type": "ImageServer", "backend": backend, "coverage": "dem"},
+            TILES: {"type": "MapServer", "backend": backend, "layers": ["cities", "regions", "rgb"],
+                    "tiles": {"grid": "webmercator"}},
         }
         return config
 
@@ -426,6 +429,33 @@ def hit_throughput(env: Env) -> list[Row]:
                  f"{g_text} vs {b_text}; server CPU {_cpu_summary(runs['arcbridge'])} vs {_cpu_summary(runs['bare'])}; "
                  f"{len(body)} B body; backend GetMaps during the runs: {misses}; wrk shares the 2 cores with the "
                  "server (both sides)")
+    row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
+    return [row]
+
+
+def tile_hits(env: Env) -> list[Row]:
+    """Requests/s of a tile hit (memory tier, fast path) ÷ a bare aiohttp handler returning the same bytes."""
+    row = Row(9, "tile hit throughput, 256² PNG tile", target="≥ 0.8")
+    gateway = env.gateway("recorded", recorded=True)
+    url = gateway.url + f"/arcgis/rest/services/{TILES}/MapServer/tile/5/11/17"
+    status, ctype, body = get_once(url)
+    _ok(status, ctype, body, "tile")
+    _warm_all_workers(url, 4)
+    body_file = env.workdir / "tile-body.bin"
+    body_file.write_bytes(body)
+    bare = env.helper("benchmarks.bare", ["--body", str(body_file), "--content-type", ctype.split(";")[0]])
+    before = env.getmap_count()
+    runs = _alternate_wrk(env, {"arcbridge": (url, gateway.pids()), "bare": (bare.url + "/export", [bare.proc.pid])})
+    misses = env.getmap_count() - before
+    bare.stop()
+    g, g_text = _rps_summary(runs["arcbridge"])
+    b, b_text = _rps_summary(runs["bare"])
+    ratio = g / b
+    row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{b:.0f} req/s (bare aiohttp)", ratio
+    row.verdict = _ratio_verdict(ratio, 0.8, True) if misses == 0 else "FAIL"
+    row.notes = (f"…/tile/5/11/17 of a webmercator-tiled service; wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s "
+                 f"x{env.sizes.wrk_rounds} alternated, medians; runs {g_text} vs {b_text}; {len(body)} B tile; "
+                 f"backend GetMaps during the runs: {misses}")
     row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
     return [row]
 

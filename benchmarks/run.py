@@ -19,6 +19,8 @@ in the same run.
 5. scale-out: cache-hit requests/s with ``--workers 2`` ÷ ``--workers 1`` (wrk with one thread pipelining 16
    requests, so that the load generator takes little of the 2 cores; plain wrk figures reported beside).
 6. memory: VmRSS of the gateway after 10,000 distinct requests with ``cache: {memory: 128MB}`` vs 128 + 150 MiB.
+9. tile hits: requests/s of a tile of a tiled MapServer from the memory tier ÷ a bare aiohttp handler returning the
+   same bytes (wrk, as 2).
 
 ``--profile`` (or ``--only profile``) also records py-spy profiles of the gateway under the miss-path and the hit-path
 load and writes their summary to ``benchmarks/profile.md`` (raw stacks in the work dir: keep it with ``--keep``).
@@ -49,7 +51,7 @@ from tests.backends.servers import MapServerBackend
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NAMES = {1: "miss overhead", 2: "hit throughput", 3: "coalescing", 4: "local warp", 5: "scale-out", 6: "memory",
-         7: "soak", 8: "fuzz"}
+         7: "soak", 8: "fuzz", 9: "tile hits"}
 
 
 def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
@@ -63,7 +65,7 @@ def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
         elif part.isdigit() and int(part) in NAMES:
             numbers.append(int(part))
         else:
-            raise SystemExit(f"--only: expected numbers among 1-8 or 'profile', got {part!r}")
+            raise SystemExit(f"--only: expected numbers among 1-9 or 'profile', got {part!r}")
     return sorted(set(numbers)), profile
 
 
@@ -106,7 +108,7 @@ def render(rows: list[Row], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.run", description="arcbridge benchmarks (see module docs)")
     parser.add_argument("--quick", action="store_true", help="few requests and short runs: a smoke run")
-    parser.add_argument("--only", help="comma-separated measurement numbers (1-8) and/or 'profile'")
+    parser.add_argument("--only", help="comma-separated measurement numbers (1-9) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers, profile = _selection(args.only, args.profile)
     output = Path(args.output or HERE / ("results-quick.md" if args.quick else "results.md"))
     sizes = Sizes.quick() if args.quick else Sizes()
-    if (2 in numbers or 5 in numbers or profile) and shutil.which("wrk") is None:
+    if (2 in numbers or 5 in numbers or 9 in numbers or profile) and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run scripts/bench.sh (apt-get install wrk)")
     workers_available = "--workers" in serve_help()
     workdir = Path(tempfile.mkdtemp(prefix="arcbridge-bench-"))
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     6: lambda: measure.memory(env),
                     7: lambda: measure.soak(env),
                     8: lambda: measure.fuzz(env),
+                    9: lambda: measure.tile_hits(env),
                 }
                 for number in numbers:
                     t0 = time.monotonic()

@@ -24,11 +24,14 @@ from proxy.handlers import (  # noqa: F401  (they register their operations)
     legend,
     mapserver,
     soap,
+    tiles,
 )
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response, fault_response
-from proxy.services import Registry
+from proxy.services import MapService, Registry, Service
 from proxy.settings import Settings
+from proxy.tiles.admin import purge_tiles
+from proxy.tiles.seed import parse_levels
 from translators.errors import (
     ArcGISError,
     Forbidden,
@@ -267,9 +270,21 @@ async def purge(request: web.Request) -> web.Response:
     registry = request.app[REGISTRY]
     if name.lower() not in registry.settings.services:
         raise NotFound(f"Service '{name}' not found.")
+    if params.get("levels"):  # a tiled service's tiles by level (and extent): proxy.tiles.admin
+        return await purge_levels(request, registry.service("MapServer", name), params)
     dropped = await request.app[CACHE].purge(name.lower())
     log.info("purged %d cached entries of %s", dropped, name)
     return web.json_response({"service": name, "dropped": dropped}, headers={"Cache-Control": "no-store"})
+
+
+async def purge_levels(request: web.Request, service: Service, params: Params) -> web.Response:
+    """``levels=a-b`` (and ``bbox``/``bboxSR``): drop tiles of a tiled service by level and extent."""
+    source = service.tiles if isinstance(service, MapService) else None
+    if source is None:
+        raise InvalidParameter("levels", "the service is not tiled")
+    dropped = await purge_tiles(source, request.app[CACHE], parse_levels(params.get("levels") or ""), params)
+    log.info("purged %d stored tiles of %s", dropped, source.name)
+    return web.json_response({"service": source.name, "dropped": dropped}, headers={"Cache-Control": "no-store"})
 
 
 async def _stats_logger(app: web.Application) -> AsyncIterator[None]:

@@ -2,7 +2,9 @@
 
     arcbridge serve --config FILE [--host H] [--port P] [--workers N]
     arcbridge seed  --url http://gateway:8080 --service demo/World --bbox xmin,ymin,xmax,ymax --sizes 256,512 …
+    arcbridge seed  --url … --service demo/Tiled --bbox … --levels 0-8 [--rate 50] [--state FILE]   (tiles)
     arcbridge purge --url http://gateway:8080 --service demo/World [--token T]   (or --config FILE: shared tier)
+    arcbridge purge --url … --service demo/Tiled --levels 10-18 [--bbox …]   (stored tiles)
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import multiprocessing
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from proxy import heap
 from proxy.app import create_app
 from proxy.settings import ConfigError, Settings, load_settings
+from proxy.tiles.seed import parse_levels, seed_tiles
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
 from translators.errors import InvalidParameter
 
@@ -102,12 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--format", help="image format (default: the service's)")
     seed.add_argument("--param", action="append", default=[], help="extra export parameter k=v (repeatable)")
     seed.add_argument("--concurrency", type=int, default=4, help="parallel requests (default 4)")
+    seed.add_argument("--levels", help="tiled MapServer: seed the tiles of these levels, e.g. 0-8 (over --bbox)")
+    seed.add_argument("--rate", type=float, default=0.0, help="tiles: at most this many tiles per second (0: no bound)")
+    seed.add_argument("--state", help="tiles: progress file; a later run with the same plan resumes after it")
     purge = sub.add_parser("purge", help="drop a service's cached entries")
     purge.add_argument("--service", required=True)
     where = purge.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="a running gateway (its admin endpoint must be enabled)")
     where.add_argument("--config", help="a configuration whose shared tier (cache.redis) to purge directly")
     purge.add_argument("--token", help="the admin token")
+    purge.add_argument("--levels", help="tiled MapServer: drop the stored tiles of these levels, e.g. 10-18")
+    purge.add_argument("--bbox", help="with --levels: only the tiles over xmin,ymin,xmax,ymax")
+    purge.add_argument("--bboxSR", default="4326", help="spatial reference of --bbox (default 4326)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -115,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "seed":
             return _seed(args)
+        if args.levels and not args.url:
+            raise RuntimeError("--levels purges the tile store of a running gateway: give --url")
         if args.url:
-            dropped = asyncio.run(purge_remote(args.url, args.service, args.token))
+            tiles = {k: v for k, v in (("levels", args.levels), ("bbox", args.bbox), ("bboxSR", args.bboxSR))
+                     if v and args.levels}
+            dropped = asyncio.run(purge_remote(args.url, args.service, args.token, tiles))
         else:
             dropped = asyncio.run(purge_shared(args.config, args.service))
     except (RuntimeError, ConfigError, OSError) as exc:
@@ -126,7 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _seed_tiles(args: argparse.Namespace) -> int:
+    try:
+        levels = parse_levels(args.levels)
+        bbox = parse_bbox_arg(args.bbox)
+        asked, failed, skipped = asyncio.run(seed_tiles(args.url, args.service, levels, bbox, args.bboxSR,
+                                                        args.concurrency, args.rate,
+                                                        Path(args.state) if args.state else None))
+    except (InvalidParameter, ValueError, RuntimeError, aiohttp.ClientError) as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr)
+        return 2
+    print(f"seeded {asked - failed} of {asked} tiles of {args.service}" + (f", {failed} failed" if failed else "")
+          + (f" ({skipped} done by an earlier run)" if skipped else ""))
+    return 0 if failed == 0 else 1
+
+
 def _seed(args: argparse.Namespace) -> int:
+    if args.levels:
+        return _seed_tiles(args)
     try:
         bbox = parse_bbox_arg(args.bbox)
         sizes = parse_sizes(args.sizes)

@@ -11,6 +11,7 @@ from proxy.budget import MemoryBudget
 from proxy.cache import Cache
 from proxy.executor import RunCpu
 from proxy.settings import ServiceSettings, Settings
+from proxy.tiles.source import TileSource
 from translators.arcgis.image import CatalogRaster, Fetch, ImageContext
 from translators.arcgis.map_context import ServiceContext, build_context
 from translators.errors import NotFound
@@ -41,6 +42,9 @@ class MapService:
         self._run_cpu = run_cpu
         self._context: ServiceContext | None = None
         self._context_caps: WmsCapabilities | None = None
+        # A tiled service (``tiles:``) answers /tile from its tiers and store, drawing metatiles on a miss.
+        self.tiles = TileSource(settings.name, settings.tiles, self.backend, cache, self.ttl, run_cpu) \
+            if settings.tiles else None
 
     async def context(self) -> ServiceContext:
         """The service context, rebuilt whenever the capabilities are refreshed."""
@@ -52,8 +56,10 @@ class MapService:
         return self._context
 
     async def close(self) -> None:
-        """Release the backend's connections."""
+        """Release the backend's connections (and the tile store)."""
         await self.backend.close()
+        if self.tiles is not None:
+            await self.tiles.close()
 
 
 class ImageService:

@@ -6,6 +6,7 @@ message names the key (``services.demo/World.backend.url``) and the problem.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,8 +15,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from translators.arcgis.tiles import TileScheme
+from translators.crs import resolve_sr
+from translators.errors import InvalidParameter
 from translators.limits import Limits
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS
+from translators.tiles.cut import TILE_FORMATS
+from translators.tiles.grid import TileGrid, custom_grid, webmercator
 from translators.timeutil import parse_iso
 
 SERVICE_TYPES = ("MapServer", "ImageServer")
@@ -73,6 +79,26 @@ class AdminSettings:
 
 
 @dataclass(frozen=True)
+class WmtsSettings:
+    """``tiles.wmts``: the backend WMTS whose tiles are passed through where its matrix set matches the grid."""
+
+    layer: str
+    url: str | None = None  # the WMTS endpoint, or its RESTful capabilities document (…/WMTSCapabilities.xml)
+    matrix_set: str | None = None  # None: the layer's set that matches most levels
+    style: str | None = None  # None: the layer's default style
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """A tiled MapServer (``tiles:``): its tiling scheme and the persistent tile store (None: memory tiers only)."""
+
+    scheme: TileScheme
+    store_path: str | None = None
+    store_max_bytes: int = 1024**3
+    wmts: WmtsSettings | None = None  # tiles passed through from a backend WMTS (None: drawn from the WMS)
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """One published service."""
 
@@ -99,6 +125,7 @@ class ServiceSettings:
     # of the WFS feature ids) and the most features one query answers.
     object_id_field: str | tuple[tuple[str, str], ...] | None = None
     max_record_count: int = 1000
+    tiles: TileSettings | None = None  # a tiled MapServer (tiles drawn by metatiles, kept in a tile store)
 
     @property
     def folder(self) -> str | None:
@@ -235,7 +262,7 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     _known(data, key, {"type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth",
                        "maxImageHeight", "description", "copyrightText", "coverage", "coverages", "format",
                        "wcsVersion", "serviceDataType", "previewLayer", "cache", "limits", "objectIdField",
-                       "maxRecordCount"})
+                       "maxRecordCount", "tiles"})
     service_type = data.get("type")
     if service_type not in SERVICE_TYPES:
         raise ConfigError(f"{key}.type", f"must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
@@ -254,6 +281,9 @@ def _service(name: Any, value: Any) -> ServiceSettings:
     _known(cache_data, f"{key}.cache", {"ttl", "cacheControl"})
     cache_ttl = _number(cache_data, "ttl", f"{key}.cache", 0, 0) if "ttl" in cache_data else None
     cache_control = _text(cache_data, "cacheControl", f"{key}.cache")
+    tiles = _tiles(data.get("tiles"), f"{key}.tiles", service_type) if "tiles" in data else None
+    if tiles is not None:
+        sr = _tiled_sr(sr, tiles, key)
     data_type = _text(data, "serviceDataType", key)
     if data_type is not None and data_type not in SERVICE_DATA_TYPES:
         raise ConfigError(f"{key}.serviceDataType", f"must be one of {', '.join(SERVICE_DATA_TYPES)}")
@@ -278,6 +308,7 @@ def _service(name: Any, value: Any) -> ServiceSettings:
         cache_control=cache_control,
         object_id_field=_object_id_field(data, key),
         max_record_count=_number(data, "maxRecordCount", key, 1000, 1, integer=True),
+        tiles=tiles,
     )
 
 
@@ -288,6 +319,98 @@ def _object_id_field(data: dict[str, Any], key: str) -> str | tuple[tuple[str, s
     if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
         return tuple(sorted(value.items()))
     raise ConfigError(f"{key}.objectIdField", "must be an attribute name, or map layer names to attribute names")
+
+
+def _int_in(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(key, f"must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _numbers(value: Any, key: str, count: int | None = None) -> list[float]:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value) or (count and len(value) != count):
+        raise ConfigError(key, f"must be a list of {count or 'some'} numbers, got {value!r}")
+    return [float(v) for v in value]
+
+
+def _wkid(value: Any, key: str) -> int:
+    try:
+        wkid = resolve_sr(value, "spatialReference").wkid
+    except InvalidParameter:
+        wkid = None
+    if wkid is None:
+        raise ConfigError(key, f"must be a wkid (or 'EPSG:…') the gateway knows, got {value!r}")
+    return wkid
+
+
+def _grid(value: Any, key: str) -> TileGrid:
+    """``webmercator`` or ``{origin: [x, y], tileSize: 256, resolutions: [...], spatialReference: wkid}``."""
+    if value == "webmercator":
+        return webmercator()
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"must be 'webmercator' or a mapping {{origin, tileSize, resolutions, "
+                               f"spatialReference}}, got {value!r}")
+    _known(value, key, {"origin", "tileSize", "resolutions", "spatialReference"})
+    for name in ("origin", "resolutions", "spatialReference"):
+        if name not in value:
+            raise ConfigError(f"{key}.{name}", "is required for a custom grid")
+    origin = _numbers(value["origin"], f"{key}.origin", 2)
+    resolutions = _numbers(value["resolutions"], f"{key}.resolutions")
+    if any(r <= 0 for r in resolutions) or any(b >= a for a, b in itertools.pairwise(resolutions)):
+        raise ConfigError(f"{key}.resolutions", "must be positive and decreasing (level 0 the coarsest)")
+    size = _int_in(value.get("tileSize", 256), f"{key}.tileSize", 16, 2048)
+    return custom_grid(origin, size, resolutions, _wkid(value["spatialReference"], f"{key}.spatialReference"))
+
+
+def _tiles(value: Any, key: str, service_type: str) -> TileSettings:
+    """A ``tiles:`` section: grid (required), levels, format, metaSize, metaBuffer, store."""
+    if service_type != "MapServer":
+        raise ConfigError(key, "only a MapServer can be tiled")
+    data = _mapping(value, key)
+    _known(data, key, {"grid", "levels", "format", "metaSize", "metaBuffer", "store", "wmts"})
+    if "grid" not in data:
+        raise ConfigError(f"{key}.grid", "is required ('webmercator' or a custom grid)")
+    grid = _grid(data["grid"], f"{key}.grid")
+    last = len(grid.resolutions) - 1
+    levels = data.get("levels", [0, last])
+    if not isinstance(levels, list) or len(levels) != 2:
+        raise ConfigError(f"{key}.levels", f"must be [first, last], got {levels!r}")
+    first = _int_in(levels[0], f"{key}.levels", 0, last)
+    last = _int_in(levels[1], f"{key}.levels", first, last)
+    fmt = data.get("format", "png")
+    if fmt not in TILE_FORMATS:
+        raise ConfigError(f"{key}.format", f"must be one of {', '.join(TILE_FORMATS)}, got {fmt!r}")
+    scheme = TileScheme(grid, first, last, fmt, _int_in(data.get("metaSize", 4), f"{key}.metaSize", 1, 16),
+                        _int_in(data.get("metaBuffer", 80), f"{key}.metaBuffer", 0, 512))
+    store = _mapping(data.get("store") or {}, f"{key}.store")
+    _known(store, f"{key}.store", {"path", "maxBytes"})
+    path = _text(store, "path", f"{key}.store")
+    if store and not path:
+        raise ConfigError(f"{key}.store.path", "is required (the MBTiles file, or a directory to hold it)")
+    return TileSettings(scheme, path, parse_size(store.get("maxBytes", "1GB"), f"{key}.store.maxBytes"),
+                        _wmts(data["wmts"], f"{key}.wmts") if "wmts" in data else None)
+
+
+def _wmts(value: Any, key: str) -> WmtsSettings:
+    """``tiles.wmts``: {layer, url, matrixSet, style}."""
+    data = _mapping(value, key)
+    _known(data, key, {"layer", "url", "matrixSet", "style"})
+    layer = _text(data, "layer", key)
+    if not layer:
+        raise ConfigError(f"{key}.layer", "is required (the WMTS layer identifier)")
+    url = _text(data, "url", key)
+    if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+        raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    return WmtsSettings(layer, url, _text(data, "matrixSet", key), _text(data, "style", key))
+
+
+def _tiled_sr(sr: int | str | None, tiles: TileSettings, key: str) -> int:
+    """A tiled service is in its grid's spatial reference; a configured one must be the same."""
+    wkid = tiles.scheme.grid.wkid
+    if sr is not None and resolve_sr(sr, "spatialReference") != resolve_sr(wkid, "spatialReference"):
+        raise ConfigError(f"{key}.spatialReference", f"must be the tile grid's ({wkid}) for a tiled service")
+    return wkid
 
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)

@@ -121,11 +121,13 @@ async def seed(base_url: str, service: str, kind: str, bbox: tuple[float, float,
     return done, failed
 
 
-async def purge_remote(base_url: str, service: str, token: str | None) -> int:
-    """Purge through a running gateway's admin endpoint; returns the number of entries dropped."""
+async def purge_remote(base_url: str, service: str, token: str | None, extra: dict[str, str] | None = None) -> int:
+    """Purge through a running gateway's admin endpoint (``extra``: the tiles' ``levels``, ``bbox``, ``bboxSR``);
+    returns the number of entries dropped."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session, session.post(
-            f"{base_url.rstrip('/')}/arcbridge/admin/purge", data={"service": service}, headers=headers) as response:
+            f"{base_url.rstrip('/')}/arcbridge/admin/purge", data={"service": service, **(extra or {})},
+            headers=headers) as response:
         data = await response.json(content_type=None)
         if response.status != 200:
             message = data.get("error", {}).get("message") if isinstance(data, dict) else None

@@ -221,6 +221,10 @@ class BackendClient:
         """GET the backend with ``params``; network failures become 502, timeouts 504."""
         return await self._request(_merge(self._base, self._base.plain_prefix, params), None)
 
+    async def get_url(self, url: str) -> Response:
+        """GET a URL of the backend given whole (a WMTS RESTful tile); its headers go only to the backend's origin."""
+        return await self._request(url, None)
+
     async def post_form(self, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Response:
         """POST ``params`` as an urlencoded form to the backend URL (its own query kept in the URL): the KVP request
         of the OGC services, for requests too long for a URL."""

@@ -33,6 +33,7 @@ from translators.arcgis.layer_fields import refused_field_error
 from translators.arcgis.layer_selection import defined_layers, is_empty_json
 from translators.arcgis.layers import LayerTree
 from translators.arcgis.mapservice import export_result, layer_info, service_info
+from translators.arcgis.tiles import tiled_root
 from translators.errors import BackendRefusal, InvalidParameter, NotFound
 from translators.params import Params
 
@@ -49,6 +50,8 @@ async def root(call: Call[MapService]) -> web.Response:
     features = await feature_layers(service, ctx)
     data = service_info(ctx, service.settings.short_name, overrides, features, service.settings.max_record_count,
                         f"{call.base_url}/arcgis/services/{service.settings.name}/MapServer")
+    if service.tiles is not None:  # a tiled service: tileInfo, its levels, Tilemap
+        data.update(tiled_root(service.tiles.scheme, ctx.sr, data["capabilities"]))
     return respond(data, call.params, f"{service.settings.name} (MapServer)")
 
 

@@ -51,12 +51,26 @@ def config(upstream: str, layers: Mapping[str, str] | None = None, *, transparen
     }
 
 
+def wmts_config(upstream: str) -> dict[str, object]:
+    """The same MapProxy also serving WMTS (KVP and RESTful): each layer drawn through a cache on MapProxy's
+    ``GLOBAL_WEBMERCATOR`` grid (Esri's Web Mercator levels, top-left origin), 4 x 4 metatiles with 80 px buffer."""
+    conf = config(upstream)
+    services = conf["services"]
+    assert isinstance(services, dict)
+    services.update({"wmts": {"restful": True, "kvp": True}})
+    conf["caches"] = {f"cache_{name}": {"grids": ["GLOBAL_WEBMERCATOR"], "sources": [f"src_{name}"],
+                                        "meta_size": [4, 4], "meta_buffer": 80} for name in LAYERS}
+    conf["layers"] = [{"name": name, "title": name, "sources": [f"cache_{name}"]} for name in LAYERS]
+    return conf
+
+
 class MapProxyBackend:
     """A running MapProxy over ``upstream`` (the MapServer WMS URL)."""
 
-    def __init__(self, upstream: str, run_dir: Path, legends: bool = False) -> None:
+    def __init__(self, upstream: str, run_dir: Path, legends: bool = False, wmts: bool = False) -> None:
         self.upstream = upstream
         self.legends = legends
+        self.wmts = wmts
         self.run_dir = run_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/service"
@@ -72,7 +86,8 @@ class MapProxyBackend:
     def start(self, timeout: float = 30.0) -> MapProxyBackend:
         """Write the configuration, start the server and wait for its capabilities."""
         conf = self.run_dir / "mapproxy.yaml"
-        conf.write_text(yaml.safe_dump(config(self.upstream, legends=self.legends), sort_keys=False))
+        settings = wmts_config(self.upstream) if self.wmts else config(self.upstream, legends=self.legends)
+        conf.write_text(yaml.safe_dump(settings, sort_keys=False))
         with (self.run_dir / "mapproxy.log").open("wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(conf), str(self.port)],
                                          cwd=self.run_dir, stdout=log, stderr=subprocess.STDOUT,

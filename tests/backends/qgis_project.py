@@ -208,6 +208,9 @@ def build(data_dir: Path, out: Path) -> None:
     we("WFSLayers", "/", [regions.id(), cities.id(), events.id()])
     for layer in (regions, cities, events):
         we("WFSLayersPrecision", "/" + layer.id(), 6)
+    # WMTS (tile pass-through tests): the rgb layer as PNG tiles on QGIS's default EPSG:3857 grid.
+    we("WMTSLayers", "/Layer", [rgb.id()])
+    we("WMTSPngLayers", "/Layer", [rgb.id()])
 
     if not project.write(str(out)):
         raise RuntimeError(f"could not write {out}: {project.error()}")

@@ -13,8 +13,8 @@ from translators.arcgis.query import plan_query, query_answer
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter, UnsupportedParameter
 from translators.limits import Limits
-from translators.ogc.wfs import FeatureType, WfsField
 from translators.ogc.flavors import FLAVORS
+from translators.ogc.wfs import FeatureType, WfsField
 from translators.ogc.wfs_features import FeatureCollection, WfsFeature, getfeature_params
 from translators.params import Params
 

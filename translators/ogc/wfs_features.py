@@ -83,7 +83,8 @@ class FeatureRequest:
 
     ``ids`` select features by object id: through ``id_field`` when the layer has an integer attribute holding it,
     else as WFS feature ids ``<type name>.<id>``.  ``properties`` None asks for every property; a list gets
-    ``geometry_property`` added when ``return_geometry``.  ``sort`` lists (property, descending).  ``count`` None: no limit.
+    ``geometry_property`` added when ``return_geometry``.  ``sort`` lists (property, descending).  ``count`` None: no
+    limit.
     """
 
     typename: str

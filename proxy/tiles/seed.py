@@ -1,0 +1,146 @@
+"""``arcbridge seed --levels a-b``: warm a tiled MapServer's tiles through a running gateway.
+
+The grid is read from the service's own ``tileInfo``; the tiles over the extent are asked metatile block by block
+(every tile of a block at once, so the gateway draws the block with one GetMap), ``concurrency`` blocks at a time,
+at most ``rate`` tiles per second when given.  With ``state``, the number of blocks finished (in order) is written to
+that file as the seeding goes, and a later run of the same plan starts after them: a seed that stopped resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+
+from translators.crs import resolve_sr, transform_bbox
+from translators.errors import InvalidParameter
+
+BLOCK = 4  # tiles per side of a block asked together (the gateway's default metatile)
+MAX_TILES = 5_000_000
+Block = list[tuple[int, int, int]]
+
+
+def parse_levels(text: str) -> tuple[int, int]:
+    """``3-7`` or ``5``."""
+    first, _, last = text.partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise InvalidParameter("levels", f"expected a level range such as 3-7, got {text!r}") from None
+    if low < 0 or high < low:
+        raise InvalidParameter("levels", f"expected a level range such as 3-7, got {text!r}")
+    return low, high
+
+
+def tile_blocks(tile_info: dict[str, Any], levels: tuple[int, int], bbox: tuple[float, float, float, float]
+                ) -> Iterator[Block]:
+    """The tiles over ``bbox`` (in the grid's SR) at each level, by blocks of :data:`BLOCK` x :data:`BLOCK`."""
+    size = int(tile_info["cols"])
+    ox, oy = float(tile_info["origin"]["x"]), float(tile_info["origin"]["y"])
+    resolutions = {int(lod["level"]): float(lod["resolution"]) for lod in tile_info["lods"]}
+    for level in range(levels[0], levels[1] + 1):
+        if level not in resolutions:
+            raise InvalidParameter("levels", f"level {level} is not in the service's tileInfo")
+        span = size * resolutions[level]
+        c0, c1 = max(0, math.floor((bbox[0] - ox) / span)), math.ceil((bbox[2] - ox) / span) - 1
+        r0, r1 = max(0, math.floor((oy - bbox[3]) / span)), math.ceil((oy - bbox[1]) / span) - 1
+        for br in range(r0 - r0 % BLOCK, r1 + 1, BLOCK):
+            for bc in range(c0 - c0 % BLOCK, c1 + 1, BLOCK):
+                yield [(level, r, c) for r in range(max(br, r0), min(br + BLOCK, r1 + 1))
+                       for c in range(max(bc, c0), min(bc + BLOCK, c1 + 1))]
+
+
+def _bar(done: int, total: int, failed: int, started: float, out: TextIO) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    rate = done / max(time.monotonic() - started, 1e-6)
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles {rate:.1f} tiles/s"
+              + (f" {failed} failed" if failed else ""))
+    out.flush()
+
+
+class _Progress:
+    """Blocks finished, the count of those finished in order (what a resumed run skips), and the state file."""
+
+    def __init__(self, state: Path | None, plan: str, skip: int) -> None:
+        self.state, self.plan, self.in_order = state, plan, skip
+        self.finished: set[int] = set()
+
+    def block_done(self, index: int) -> None:
+        self.finished.add(index)
+        while self.in_order in self.finished:
+            self.finished.discard(self.in_order)
+            self.in_order += 1
+        if self.state is not None:
+            self.state.write_text(json.dumps({"plan": self.plan, "blocks": self.in_order}))
+
+
+def _resume_point(state: Path | None, plan: str) -> int:
+    if state is None or not state.exists():
+        return 0
+    try:
+        saved = json.loads(state.read_text())
+    except ValueError:
+        return 0
+    return int(saved.get("blocks", 0)) if saved.get("plan") == plan else 0
+
+
+async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox: tuple[float, float, float, float],
+                     bbox_sr: str, concurrency: int, rate: float = 0.0, state: Path | None = None,
+                     out: TextIO = sys.stderr) -> tuple[int, int, int]:
+    """Ask every tile of the plan; returns (tiles asked, failed, skipped as already done by an earlier run)."""
+    root = f"{base_url.rstrip('/')}/arcgis/rest/services/{service}/MapServer"
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(root, params={"f": "json"}) as response:
+            info = await response.json(content_type=None)
+        if "tileInfo" not in info:
+            raise RuntimeError(f"{service} is not a tiled MapServer (its root has no tileInfo)")
+        grid_sr = resolve_sr(info["tileInfo"]["spatialReference"].get("latestWkid")
+                             or info["tileInfo"]["spatialReference"]["wkid"], "tileInfo")
+        extent = transform_bbox(bbox, resolve_sr(bbox_sr, "bboxSR"), grid_sr)
+        blocks = list(tile_blocks(info["tileInfo"], levels, extent))
+        total = sum(len(b) for b in blocks)
+        if total > MAX_TILES:
+            raise InvalidParameter("levels", f"the plan has {total} tiles, more than {MAX_TILES}")
+        plan = hashlib.sha256(json.dumps([root, levels, list(extent)]).encode()).hexdigest()[:16]
+        skip = _resume_point(state, plan)
+        progress = _Progress(state, plan, skip)
+        skipped = sum(len(b) for b in blocks[:skip])
+        counts = {"done": skipped, "failed": 0}
+        started = time.monotonic()
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(skip, len(blocks)):
+            queue.put_nowait(index)
+
+        async def one(level: int, row: int, col: int) -> None:
+            try:
+                async with session.get(f"{root}/tile/{level}/{row}/{col}") as reply:
+                    await reply.read()
+                    counts["failed"] += reply.status not in (200, 404)  # 404: no data there, nothing to draw
+            except (aiohttp.ClientError, TimeoutError):
+                counts["failed"] += 1
+            counts["done"] += 1
+
+        async def worker() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                began = time.monotonic()
+                await asyncio.gather(*(one(*tile) for tile in blocks[index]))
+                progress.block_done(index)
+                _bar(counts["done"], total, counts["failed"], started, out)
+                if rate > 0:  # at most ``rate`` tiles per second from each worker's share
+                    await asyncio.sleep(max(0.0, len(blocks[index]) * concurrency / rate
+                                            - (time.monotonic() - began)))
+
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    out.write("\n")
+    return counts["done"] - skipped, counts["failed"], skipped
