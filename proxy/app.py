@@ -15,6 +15,7 @@ from multidict import MultiDictProxy
 
 from proxy import heap, protocol, routes
 from proxy.cache import Cache, etag_of, stale_sources
+from proxy.cache.fast import answer_hits_first
 from proxy.executor import CpuPool
 from proxy.handlers import (  # noqa: F401  (they register their operations)
     catalog,
@@ -107,8 +108,12 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
             response.headers["Access-Control-Allow-Headers"] = requested
     elif soap.is_soap(request.path):
         response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
-    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
-        response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
+    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs, CORS_HEADERS)):
+        # A repeated URL answered from memory: no parsing, no planning, headers (CORS among them) built once per
+        # entry (proxy.cache.fast). The hit path of tiles and cached images: an unconditional hit returns at once.
+        if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
+            return fast
+        response = conditional(request, fast)
     else:
         params: Params | None = None
         stale_token = stale_sources.set([])
@@ -358,4 +363,7 @@ def create_app(settings: Settings) -> web.Application:
     soap_endpoint = soap.Endpoint(app[REGISTRY], app[OUTPUTS], app[CPU].run, base_url).handle
     app.router.add_route("*", soap.PREFIX, soap_endpoint)
     app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
+    # Cache hits of repeated URLs are answered before the router and the middleware (proxy.cache.fast): the lean hit
+    # path of tiles and cached images; whatever else the middleware does must not be needed by a plain image hit.
+    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None)
     return app

@@ -7,57 +7,85 @@ a response before anything else of the gateway runs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from cachetools import LRUCache
+from multidict import CIMultiDict
 
 from proxy.cache.keys import Entry
 from proxy.cache.memory import MemoryTier
 from proxy.cache.stats import Stats
 
 
-def entry_response(entry: Entry, status: str, control: str, content_type: str | None = None) -> web.Response:
-    """An image answer with its validators (``content_type`` overrides the entry's: a passed-through backend answer
-    is stored under the backend's MIME type)."""
-    return web.Response(body=entry.body, content_type=content_type or entry.content_type, headers={
+def entry_headers(entry: Entry, status: str, control: str, content_type: str | None = None) -> dict[str, str]:
+    """The headers of an image answer: its type and validators (``content_type`` overrides the entry's: a
+    passed-through backend answer is stored under the backend's MIME type)."""
+    return {
+        "Content-Type": content_type or entry.content_type,
         "ETag": entry.etag,
         "Last-Modified": entry.last_modified,
         "Cache-Control": control,
         "X-Arcbridge-Cache": status,
-    })
+    }
+
+
+def entry_response(entry: Entry, status: str, control: str, content_type: str | None = None) -> web.Response:
+    """An image answer with its validators."""
+    return web.Response(body=entry.body, headers=entry_headers(entry, status, control, content_type))
+
+
+class _Known:
+    """What the fast path holds for one URL: the key of its entry, and the headers of a hit on that entry, built once
+    (they change only when the entry does, recognised by its ETag)."""
+
+    __slots__ = ("content_type", "control", "etag", "headers", "key", "namespace")
+
+    def __init__(self, key: str, namespace: str, control: str, content_type: str | None) -> None:
+        self.key = key
+        self.namespace = namespace
+        self.control = control
+        self.content_type = content_type
+        self.etag = ""
+        self.headers: CIMultiDict[str] = CIMultiDict()
 
 
 class FastPath:
-    """Exact request URLs already answered from the answer cache → their cache key and Cache-Control.
+    """Exact request URLs already answered from the answer cache → their cache key and precomputed hit headers.
 
-    A repeated URL (what tiled and refreshing clients send) then skips parameter parsing, planning and key
-    normalisation: one dictionary lookup and the memory tier.  Only keys are held here, so the byte bound of the
-    memory tier still governs what is kept.
+    A repeated URL (what tiled and refreshing clients send) then skips parameter parsing, planning, key
+    normalisation and header building: one dictionary lookup, the memory tier, and a response made from ready
+    headers.  Only keys and headers are held here, never bodies, so the byte bound of the memory tier still governs
+    what is kept.
     """
 
     def __init__(self, memory: MemoryTier, stats: Stats, size: int = 4096) -> None:
         self._memory = memory
         self._stats = stats
-        self._known: LRUCache[str, tuple[str, str, str, str | None]] = LRUCache(maxsize=size)
+        self._known: LRUCache[str, _Known] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def remember(self, url: str, key: str, namespace: str, control: str, content_type: str | None = None) -> None:
         """Note that ``url`` is answered by the entry ``key`` (served as ``content_type`` when given)."""
         with self._lock:
-            self._known[url] = (key, namespace, control, content_type)
+            self._known[url] = _Known(key, namespace, control, content_type)
 
-    def lookup(self, url: str) -> web.Response | None:
-        """The cached answer of ``url`` when it is known and still fresh in memory."""
+    def lookup(self, url: str, extra: Mapping[str, str] | None = None) -> web.Response | None:
+        """The cached answer of ``url`` when it is known and still fresh in memory; ``extra`` headers (the same
+        mapping on every call: e.g. CORS) are part of the precomputed headers."""
         with self._lock:
             known = self._known.get(url)
         if known is None:
             return None
-        key, namespace, control, content_type = known
-        entry = self._memory.get(key)
+        entry = self._memory.get(known.key)
         if entry is None or not entry.fresh:
             return None
-        self._stats.count(namespace, "hits")
-        return entry_response(entry, "hit", control, content_type)
+        if known.etag != entry.etag:  # first hit, or a new entry under the key: build the headers once
+            headers = CIMultiDict(entry_headers(entry, "hit", known.control, known.content_type))
+            headers.extend(extra or {})
+            known.headers, known.etag = headers, entry.etag
+        self._stats.count(known.namespace, "hits")
+        return web.Response(body=entry.body, headers=known.headers)
 
     def answer(self, url: str | None, key: str, namespace: str, ttl: float, entry: Entry, status: str,
                control: str, content_type: str | None = None) -> web.Response:
@@ -66,3 +94,33 @@ class FastPath:
         if url is not None and ttl > 0 and status != "stale":
             self.remember(url, key, namespace, control, content_type)
         return entry_response(entry, status, control, content_type)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, str],
+                      admit: Callable[[web.Request], bool]) -> None:
+    """Make ``app`` answer unconditional GETs of fast-path URLs before aiohttp's router and middlewares run.
+
+    aiohttp's server calls the application's ``_handle`` for every request; it resolves the route, builds the
+    middleware chain and calls it.  For a hit that work is most of what the gateway adds to a bare aiohttp handler
+    returning the same bytes (profiled with py-spy: the router, the middleware chain and the response headers), so
+    the hit is answered first and everything else goes on to aiohttp's own ``_handle`` unchanged.  The application
+    is not subclassed (aiohttp discourages it); its server is made after this, by ``run_app``/``AppRunner``, and takes
+    the handler from the attribute.  ``admit`` is the gateway's size check of the request (a refusal takes the full
+    path); ``extra`` are the headers the middleware would add (CORS).  Conditional requests take the full path
+    (they are answered there by the same fast lookup, then turned into a 304 when they match).
+    """
+    handle: Handler = app._handle  # (aiohttp's request entry point, wrapped, not replaced)
+
+    async def hits_first(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            headers = request.headers
+            if "If-None-Match" not in headers and "If-Modified-Since" not in headers and admit(request):
+                response = fast.lookup(request.path_qs, extra)
+                if response is not None:
+                    return response
+        return await handle(request)
+
+    setattr(app, "_handle", hits_first)  # noqa: B010  (an instance attribute; mypy refuses assigning a method)
