@@ -60,6 +60,24 @@ def test_hits_validators_and_cache_control(gateway: Gateway) -> None:
     assert error.status == 400 and error.headers["Cache-Control"] == "no-store"
 
 
+def test_the_lean_hit_path_answers_as_the_full_path_does(gateway: Gateway) -> None:
+    """A repeated URL is answered before aiohttp's router and the middleware (proxy.cache.fast.answer_hits_first):
+    the same headers as the miss but for X-Arcbridge-Cache, CORS included; the gateway's refusals still apply."""
+    bbox = unique_bbox()
+    first = export(gateway, bbox=bbox)
+    hits = [export(gateway, bbox=bbox) for _ in range(3)]
+    assert first.status == 200 and all(h.status == 200 and h.body == first.body for h in hits)
+    names = {"Content-Type", "ETag", "Last-Modified", "Cache-Control", "Access-Control-Allow-Origin",
+             "Access-Control-Allow-Methods", "Access-Control-Expose-Headers", "Access-Control-Max-Age"}
+    for hit in hits:
+        assert hit.headers["X-Arcbridge-Cache"] == "hit"
+        assert {n: hit.headers[n] for n in names} == {n: first.headers[n] for n in names}
+    assert int(hits[0].headers["Content-Length"]) == len(first.body)
+    refused = export(gateway, bbox=bbox, headers={"X-Big": "x" * 17000})
+    assert refused.status == 431 and refused.json()["error"]["code"] == 431
+    assert export(gateway, bbox=bbox, headers={"If-None-Match": first.headers["ETag"]}).status == 304
+
+
 def test_same_meaning_shares_entries_and_differences_do_not(gateway: Gateway) -> None:
     x, y = round(random.uniform(-150, 100), 3), round(random.uniform(-60, 40), 3)
     base = export(gateway, bbox=f"{x},{y},{x + 30},{y + 20}", format="png32")
