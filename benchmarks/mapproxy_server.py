@@ -29,17 +29,32 @@ def config(upstream: str) -> dict[str, object]:
                            title="arcbridge benchmark reference")
 
 
+def tiles_config(upstream: str, cache_dir: Path) -> dict[str, object]:
+    """The same layer through a file cache on MapProxy's ``GLOBAL_WEBMERCATOR`` grid (Esri's Web Mercator levels),
+    4 x 4 metatiles, served as WMTS too: the reference of the tile-hit rows (benchmarks/tiles.py)."""
+    conf = config(upstream)
+    services = conf["services"]
+    assert isinstance(services, dict)
+    services["wmts"] = {"restful": True, "kvp": False}
+    conf["caches"] = {"world_cache": {"grids": ["GLOBAL_WEBMERCATOR"], "sources": ["src_world"], "meta_size": [4, 4],
+                                      "meta_buffer": 0, "cache": {"type": "file", "directory": str(cache_dir)}}}
+    conf["layers"] = [{"name": "world", "title": "world", "sources": ["world_cache"]}]
+    return conf
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--upstream", required=True, help="the backend's WMS URL, e.g. http://127.0.0.1:8081/ows")
     parser.add_argument("--run-dir", type=Path, required=True, help="where the configuration goes")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tiles", action="store_true", help="serve the layer through a file cache (WMTS too)")
     args = parser.parse_args()
     run: Path = args.run_dir.resolve()
     run.mkdir(parents=True, exist_ok=True)
     conf = run / "mapproxy.yaml"
-    conf.write_text(yaml.safe_dump(config(args.upstream), sort_keys=False))
+    data = tiles_config(args.upstream, run / "cache") if args.tiles else config(args.upstream)
+    conf.write_text(yaml.safe_dump(data, sort_keys=False))
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
                               f"127.0.0.1:{args.port}", "--chdir", str(run), "--log-level", "warning",
                               f"mapproxy.wsgiapp:make_wsgi_app('{conf}')"])

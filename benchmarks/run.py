@@ -21,6 +21,9 @@ in the same run.
 6. memory: VmRSS of the gateway after 10,000 distinct requests with ``cache: {memory: 128MB}`` vs 128 + 150 MiB.
 9. tile hits: requests/s of a tile of a tiled MapServer from the memory tier ÷ a bare aiohttp handler returning the
    same bytes (wrk, as 2).
+10-13. tiles (benchmarks/tiles.py): tile hits with 2 workers ÷ bare aiohttp with 2 processes (10) and ÷ MapProxy 7's
+   file cache under gunicorn with 2 workers (11, measured with 10); hits from the disk tier, memory tier off (12); 100
+   concurrent requests for the 16 tiles of one cold metatile → backend GetMaps (13).
 
 ``--profile`` (or ``--only profile``) also records py-spy profiles of the gateway under the miss-path and the hit-path
 load and writes their summary to ``benchmarks/profile.md`` (raw stacks in the work dir: keep it with ``--keep``).
@@ -42,7 +45,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import measure
+from benchmarks import measure, tiles
 from benchmarks.measure import Env, Row, Sizes
 from benchmarks.procs import serve_help
 from tests.backends.generate import generate
@@ -51,7 +54,8 @@ from tests.backends.servers import MapServerBackend
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NAMES = {1: "miss overhead", 2: "hit throughput", 3: "coalescing", 4: "local warp", 5: "scale-out", 6: "memory",
-         7: "soak", 8: "fuzz", 9: "tile hits"}
+         7: "soak", 8: "fuzz", 9: "tile hits", 10: "tile hits, 2 workers (+ 11: vs MapProxy)",
+         12: "disk-tier tile hits", 13: "cold metatile"}
 
 
 def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
@@ -65,7 +69,7 @@ def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
         elif part.isdigit() and int(part) in NAMES:
             numbers.append(int(part))
         else:
-            raise SystemExit(f"--only: expected numbers among 1-9 or 'profile', got {part!r}")
+            raise SystemExit(f"--only: expected numbers among 1-13 or 'profile', got {part!r}")
     return sorted(set(numbers)), profile
 
 
@@ -108,7 +112,7 @@ def render(rows: list[Row], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.run", description="arcbridge benchmarks (see module docs)")
     parser.add_argument("--quick", action="store_true", help="few requests and short runs: a smoke run")
-    parser.add_argument("--only", help="comma-separated measurement numbers (1-9) and/or 'profile'")
+    parser.add_argument("--only", help="comma-separated measurement numbers (1-13) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers, profile = _selection(args.only, args.profile)
     output = Path(args.output or HERE / ("results-quick.md" if args.quick else "results.md"))
     sizes = Sizes.quick() if args.quick else Sizes()
-    if (2 in numbers or 5 in numbers or 9 in numbers or profile) and shutil.which("wrk") is None:
+    if ({2, 5, 9, 10, 12} & set(numbers) or profile) and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run scripts/bench.sh (apt-get install wrk)")
     workers_available = "--workers" in serve_help()
     workdir = Path(tempfile.mkdtemp(prefix="arcbridge-bench-"))
@@ -142,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                     7: lambda: measure.soak(env),
                     8: lambda: measure.fuzz(env),
                     9: lambda: measure.tile_hits(env),
+                    10: lambda: tiles.two_workers(env),
+                    12: lambda: tiles.disk_tier(env),
+                    13: lambda: tiles.cold_metatile(env),
                 }
                 for number in numbers:
                     t0 = time.monotonic()
