@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from proxy.cache import Cache, Entry
+from proxy.cache.fast import Load
 from proxy.settings import ServiceSettings
 
 
@@ -26,7 +27,8 @@ async def cached_image(cache: Cache, url: str | None, settings: ServiceSettings,
 
 
 def answer(cache: Cache, url: str | None, settings: ServiceSettings, ttl: float, key: str, entry: Entry,
-           status: str, content_type: str | None = None) -> web.Response:
-    """The response for a cached entry, through the cache's fast path (which remembers its URL)."""
+           status: str, content_type: str | None = None, load: Load | None = None) -> web.Response:
+    """The response for a cached entry, through the cache's fast path (which remembers its URL, and ``load``, how
+    to read the entry when memory has not got it)."""
     return cache.fast.answer(url, key, settings.name.lower(), ttl, entry, status, cache_control(settings, ttl),
-                             content_type)
+                             content_type, load)

@@ -35,14 +35,19 @@ def entry_response(entry: Entry, status: str, control: str, content_type: str | 
     return web.Response(body=entry.body, headers=entry_headers(entry, status, control, content_type))
 
 
+Load = Callable[[], Entry | None]
+"""Reads an entry from a tier below memory without waiting (a tile store); None when it cannot."""
+
+
 class _Known:
     """What the fast path holds for one URL: the key of its entry, and the headers of a hit on that entry, built once
     (they change only when the entry does, recognised by its ETag)."""
 
-    __slots__ = ("content_type", "control", "etag", "headers", "key", "namespace")
+    __slots__ = ("content_type", "control", "etag", "headers", "key", "load", "namespace")
 
-    def __init__(self, key: str, namespace: str, control: str, content_type: str | None) -> None:
+    def __init__(self, key: str, namespace: str, control: str, content_type: str | None, load: Load | None) -> None:
         self.key = key
+        self.load = load
         self.namespace = namespace
         self.control = control
         self.content_type = content_type
@@ -65,10 +70,12 @@ class FastPath:
         self._known: LRUCache[str, _Known] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
-    def remember(self, url: str, key: str, namespace: str, control: str, content_type: str | None = None) -> None:
-        """Note that ``url`` is answered by the entry ``key`` (served as ``content_type`` when given)."""
+    def remember(self, url: str, key: str, namespace: str, control: str, content_type: str | None = None,
+                 load: Load | None = None) -> None:
+        """Note that ``url`` is answered by the entry ``key`` (served as ``content_type`` when given); ``load``
+        reads the entry when the memory tier has not got it (then it is kept there again)."""
         with self._lock:
-            self._known[url] = _Known(key, namespace, control, content_type)
+            self._known[url] = _Known(key, namespace, control, content_type, load)
 
     def lookup(self, url: str, extra: Mapping[str, str] | None = None) -> web.Response | None:
         """The cached answer of ``url`` when it is known and still fresh in memory; ``extra`` headers (the same
@@ -78,6 +85,8 @@ class FastPath:
         if known is None:
             return None
         entry = self._memory.get(known.key)
+        if entry is None and known.load is not None and (entry := known.load()) is not None:
+            self._memory.put(known.key, entry)  # (a no-op with the memory tier off: the store is the tier then)
         if entry is None or not entry.fresh:
             return None
         if known.etag != entry.etag:  # first hit, or a new entry under the key: build the headers once
@@ -88,11 +97,11 @@ class FastPath:
         return web.Response(body=entry.body, headers=known.headers)
 
     def answer(self, url: str | None, key: str, namespace: str, ttl: float, entry: Entry, status: str,
-               control: str, content_type: str | None = None) -> web.Response:
+               control: str, content_type: str | None = None, load: Load | None = None) -> web.Response:
         """The response for a cached entry; its URL (None: not a GET) is remembered for the fast path (stale
         answers are not, nor uncached ones)."""
         if url is not None and ttl > 0 and status != "stale":
-            self.remember(url, key, namespace, control, content_type)
+            self.remember(url, key, namespace, control, content_type, load)
         return entry_response(entry, status, control, content_type)
 
 

@@ -7,6 +7,8 @@ fast path, so a repeated tile is one dictionary lookup.
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from proxy.answers import answer, cache_control
@@ -45,7 +47,9 @@ async def tile(call: Call[MapService]) -> web.Response:
         response = entry_response(found.entry, found.status, cache_control(settings, source.ttl))
         response.headers["blank-tile"] = "true"
         return response
-    return answer(service.cache, call.url, settings, source.ttl, found.key, found.entry, found.status)
+    # A repeated URL is answered by the fast path, from memory, else read from the store there (TileSource.stored).
+    return answer(service.cache, call.url, settings, source.ttl, found.key, found.entry, found.status,
+                  load=partial(source.stored, level, row, col))
 
 
 @operation(KIND, "tilemap/*/*/*/*/*")

@@ -21,7 +21,7 @@ from proxy.backends.wms import WmsBackend
 from proxy.cache import Cache, Entry, cache_key, etag_of
 from proxy.executor import RunCpu
 from proxy.settings import TileSettings
-from proxy.tiles.store import NewTile, TileStore, store_file
+from proxy.tiles.store import NewTile, StoreBusy, TileStore, store_file
 from proxy.tiles.wmts import WmtsTiles
 from translators.arcgis.export import assemble_export, plan_export
 from translators.arcgis.map_context import ServiceContext
@@ -128,7 +128,10 @@ class TileSource:
             return Tile(entry, "hit", entry.body == self.blank, key)
         store = await self.store()
         if store is not None:
-            stored = await self._run_cpu(store.get, level, row, col)
+            try:
+                stored = store.read(level, row, col)  # on the loop: cheaper than a thread hop (TileStore.read)
+            except StoreBusy:
+                stored = await self._run_cpu(store.get, level, row, col)
             if stored is not None:
                 entry = self._entry(stored.body, stored.created)
                 if self.ttl > 0:
@@ -159,6 +162,21 @@ class TileSource:
         finally:
             del self._inflight[name]
         return tiles[(row, col)]
+
+    def stored(self, level: int, row: int, col: int) -> Entry | None:
+        """The fast path's reader of a repeated tile URL that memory has not got (the memory tier off, or the entry
+        evicted): the stored tile read on the loop; None when it is not stored, blank (the handler decides what a
+        blank tile answers) or the store is busy — the full path answers then."""
+        store = self._store
+        if store is None:
+            return None
+        try:
+            found = store.read(level, row, col)
+        except StoreBusy:
+            return None
+        if found is None or found.blank:
+            return None
+        return self._entry(found.body, found.created)
 
     async def _passed_through(self, key: str, level: int, row: int, col: int) -> Tile | None:
         """The backend WMTS's own tile (one GetTile however many ask, through the cache), stored as it came; None
