@@ -84,15 +84,16 @@ class FastPath:
             known = self._known.get(url)
         if known is None:
             return None
-        entry = self._memory.get(known.key)
+        status, entry = "hit", self._memory.get(known.key)
         if entry is None and known.load is not None and (entry := known.load()) is not None:
+            status = "hit-store"  # as the full path says it
             self._memory.put(known.key, entry)  # (a no-op with the memory tier off: the store is the tier then)
         if entry is None or not entry.fresh:
             return None
-        if known.etag != entry.etag:  # first hit, or a new entry under the key: build the headers once
-            headers = CIMultiDict(entry_headers(entry, "hit", known.control, known.content_type))
+        if known.etag != (tag := f"{entry.etag} {status}"):  # first hit, or another entry: build the headers once
+            headers = CIMultiDict(entry_headers(entry, status, known.control, known.content_type))
             headers.extend(extra or {})
-            known.headers, known.etag = headers, entry.etag
+            known.headers, known.etag = headers, tag
         self._stats.count(known.namespace, "hits")
         return web.Response(body=entry.body, headers=known.headers)
 
