@@ -239,6 +239,31 @@ def test_a_seeded_store_answers_after_a_restart_without_the_backend(mapserver: F
         assert again.headers["X-Arcbridge-Cache"] == "hit"  # now from memory
 
 
+def test_with_the_memory_tier_off_repeated_tiles_are_read_from_the_store(mapserver: FastCgiBackend,
+                                                                        qgis: FastCgiBackend, tmp_path: Path) -> None:
+    """The lean hit path with no memory tier: a repeated tile URL is read from the store by the fast path
+    (proxy.cache.fast, TileSource.stored), with the full path's headers; a purged tile is drawn again."""
+    config = {**tiled_config(mapserver, qgis, tmp_path / "store"), "cache": {"memory": 0},
+              "admin": {"enabled": True}}
+    (tmp_path / "gw").mkdir()
+    with Gateway(config, tmp_path / "gw") as gateway:
+        url = tile_url(gateway, "t/Stored", 5, 11, 17)
+        first = fetch(url)
+        assert first.status == 200 and first.headers["X-Arcbridge-Cache"] == "miss"
+        before = backend_requests(gateway)
+        hits = [fetch(url) for _ in range(5)]
+        assert all(h.status == 200 and h.body == first.body for h in hits)
+        assert {h.headers["X-Arcbridge-Cache"] for h in hits} == {"hit-store"}
+        assert {h.headers["ETag"] for h in hits} == {first.headers["ETag"]}
+        assert hits[-1].headers["Access-Control-Allow-Origin"] == "*"
+        assert fetch(url, headers={"If-None-Match": first.headers["ETag"]}).status == 304
+        assert backend_requests(gateway) == before
+        purged = fetch(gateway.url + "/arcbridge/admin/purge", data={"service": "t/Stored", "levels": "5"})
+        assert purged.status == 200 and purged.json()["dropped"] >= 1
+        assert fetch(url).headers["X-Arcbridge-Cache"] == "miss"  # drawn again, not answered from the fast path
+        assert backend_requests(gateway) == before + 1
+
+
 def test_processes_sharing_redis_draw_a_cold_metatile_once(mapserver: FastCgiBackend, qgis: FastCgiBackend,
                                                             redis_url: str, tmp_path: Path) -> None:
     config = {**tiled_config(mapserver, qgis, tmp_path / "store"), "cache": {"redis": redis_url, "logInterval": 0}}
