@@ -31,13 +31,14 @@ def config(upstream: str) -> dict[str, object]:
 
 def tiles_config(upstream: str, cache_dir: Path) -> dict[str, object]:
     """The same layer through a file cache on MapProxy's ``GLOBAL_WEBMERCATOR`` grid (Esri's Web Mercator levels),
-    4 x 4 metatiles, served as WMTS too: the reference of the tile-hit rows (benchmarks/tiles.py)."""
+    4 x 4 metatiles with 80 px buffer (as the gateway's default), served as WMTS too: the reference of the tile
+    rows (benchmarks/tiles.py)."""
     conf = config(upstream)
     services = conf["services"]
     assert isinstance(services, dict)
     services["wmts"] = {"restful": True, "kvp": False}
     conf["caches"] = {"world_cache": {"grids": ["GLOBAL_WEBMERCATOR"], "sources": ["src_world"], "meta_size": [4, 4],
-                                      "meta_buffer": 0, "cache": {"type": "file", "directory": str(cache_dir)}}}
+                                      "meta_buffer": 80, "cache": {"type": "file", "directory": str(cache_dir)}}}
     conf["layers"] = [{"name": "world", "title": "world", "sources": ["world_cache"]}]
     return conf
 

@@ -23,7 +23,7 @@ in the same run.
    same bytes (wrk, as 2).
 10-13. tiles (benchmarks/tiles.py): tile hits with 2 workers ÷ bare aiohttp with 2 processes (10) and ÷ MapProxy 7's
    file cache under gunicorn with 2 workers (11, measured with 10); hits from the disk tier, memory tier off (12); 100
-   concurrent requests for the 16 tiles of one cold metatile → backend GetMaps (13).
+   concurrent requests for the 16 tiles of one cold metatile → backend GetMaps (13); seeding ÷ mapproxy-seed (14).
 
 ``--profile`` (or ``--only profile``) also records py-spy profiles of the gateway under the miss-path and the hit-path
 load and writes their summary to ``benchmarks/profile.md`` (raw stacks in the work dir: keep it with ``--keep``).
@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NAMES = {1: "miss overhead", 2: "hit throughput", 3: "coalescing", 4: "local warp", 5: "scale-out", 6: "memory",
          7: "soak", 8: "fuzz", 9: "tile hits", 10: "tile hits, 2 workers (+ 11: vs MapProxy)",
-         12: "disk-tier tile hits", 13: "cold metatile"}
+         12: "disk-tier tile hits", 13: "cold metatile", 14: "seeding"}
 
 
 def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
@@ -69,7 +69,7 @@ def _selection(text: str | None, profile: bool) -> tuple[list[int], bool]:
         elif part.isdigit() and int(part) in NAMES:
             numbers.append(int(part))
         else:
-            raise SystemExit(f"--only: expected numbers among 1-13 or 'profile', got {part!r}")
+            raise SystemExit(f"--only: expected numbers among 1-14 or 'profile', got {part!r}")
     return sorted(set(numbers)), profile
 
 
@@ -112,7 +112,7 @@ def render(rows: list[Row], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.run", description="arcbridge benchmarks (see module docs)")
     parser.add_argument("--quick", action="store_true", help="few requests and short runs: a smoke run")
-    parser.add_argument("--only", help="comma-separated measurement numbers (1-13) and/or 'profile'")
+    parser.add_argument("--only", help="comma-separated measurement numbers (1-14) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                     10: lambda: tiles.two_workers(env),
                     12: lambda: tiles.disk_tier(env),
                     13: lambda: tiles.cold_metatile(env),
+                    14: lambda: tiles.seeding(env),
                 }
                 for number in numbers:
                     t0 = time.monotonic()

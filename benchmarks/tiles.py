@@ -7,16 +7,25 @@ MapProxy 7's file cache, from the disk tier, and one cold metatile asked by 100 
 12. disk-tier hits: a gateway with the memory tier off (``cache: {memory: 0}``) answering a tile from its MBTiles
     store ÷ one bare aiohttp process.
 13. cold metatile: 100 concurrent requests for the 16 tiles of one never-drawn metatile → backend GetMaps.
+14. seeding: tiles per second of ``arcbridge seed`` ÷ ``mapproxy-seed`` on the same grid, levels, extent, metatile
+    size and buffer, and backend (MapServer directly), two rounds alternated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
+from benchmarks.mapproxy_server import tiles_config
 from benchmarks.measure import (
     TILES,
     Env,
@@ -171,3 +180,71 @@ def cold_metatile(env: Env) -> list[Row]:
                  + ("; " + "; ".join(sorted(set(problems))) if problems else ""))
     return [row]
 
+
+
+SEED_BBOX = (-180.0, -85.0, 180.0, 85.0)
+SEED_CONCURRENCY = 2
+
+
+def _seed_arcbridge(env: Env, levels: int, round_: int) -> tuple[float, int]:
+    """Seconds and tiles of ``arcbridge seed --levels 0-N`` into a fresh store, through a fresh gateway."""
+    config: dict[str, Any] = env.config(env.backend_url, True)
+    config["services"][TILES]["tiles"]["store"] = {"path": str(env.workdir / f"seed-store-{round_}")}
+    gateway = BenchGateway(config, env.workdir / f"gateway-seed-{round_}")
+    gateway.start()
+    try:
+        get_once(f"{gateway.url}/arcgis/rest/services/{TILES}/MapServer?f=json")  # as MapProxy reads its config
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "proxy", "seed", "--url", gateway.url, "--service", TILES,
+                               "--bbox=" + ",".join(map(str, SEED_BBOX)), "--levels", f"0-{levels}",
+                               "--concurrency", str(SEED_CONCURRENCY)], capture_output=True, text=True,
+                              timeout=1800, check=True)  # fmt: skip
+        seconds = time.monotonic() - started
+    finally:
+        gateway.stop()
+    found = re.search(r"seeded (\d+) of (\d+) tiles", done.stdout)
+    if found is None:
+        raise RuntimeError(f"unexpected arcbridge seed output: {done.stdout[-500:]} {done.stderr[-500:]}")
+    return seconds, int(found.group(1))
+
+
+def _seed_mapproxy(env: Env, levels: int, round_: int) -> tuple[float, int]:
+    """Seconds and tiles of ``mapproxy-seed`` of the same grid, levels, extent and metatiles into a file cache."""
+    run = env.workdir / f"mapproxy-seed-{round_}"
+    run.mkdir(parents=True, exist_ok=True)
+    conf, seed_conf = run / "mapproxy.yaml", run / "seed.yaml"
+    conf.write_text(yaml.safe_dump(tiles_config(env.backend_url, run / "cache"), sort_keys=False))
+    seed_conf.write_text(yaml.safe_dump({
+        "seeds": {"world": {"caches": ["world_cache"], "grids": ["GLOBAL_WEBMERCATOR"], "levels": {"to": levels},
+                            "coverages": ["box"]}},
+        "coverages": {"box": {"bbox": list(SEED_BBOX), "srs": "EPSG:4326"}}}, sort_keys=False))
+    seed = Path(sys.executable).with_name("mapproxy-seed")
+    started = time.monotonic()
+    subprocess.run([str(seed), "-q", "-q", "-f", str(conf), "-s", str(seed_conf), "-c", str(SEED_CONCURRENCY)],
+                   cwd=run, capture_output=True, text=True, timeout=1800, check=True)  # fmt: skip
+    seconds = time.monotonic() - started
+    return seconds, sum(1 for _ in (run / "cache").rglob("*.png"))
+
+
+def seeding(env: Env) -> list[Row]:
+    """Row 14: tiles per second of ``arcbridge seed`` ÷ ``mapproxy-seed`` (same grid, levels, metatiles, backend)."""
+    levels = 4 if env.sizes.wrk_seconds < 10 else 5
+    row = Row(14, f"seeding, levels 0-{levels} of the world", target="≥ 1")
+    ours: list[float] = []
+    theirs: list[float] = []
+    counts: set[str] = set()
+    for round_ in range(2):
+        sides = [_seed_arcbridge, _seed_mapproxy] if round_ % 2 == 0 else [_seed_mapproxy, _seed_arcbridge]
+        for side in sides:
+            seconds, tiles = side(env, levels, round_)
+            (ours if side is _seed_arcbridge else theirs).append(tiles / seconds)
+            counts.add(f"{'arcbridge' if side is _seed_arcbridge else 'MapProxy'} {tiles}")
+    g, r = statistics.median(ours), statistics.median(theirs)
+    row.arcbridge, row.reference, row.ratio = f"{g:.0f} tiles/s", f"{r:.0f} tiles/s (mapproxy-seed)", g / r
+    row.verdict = _ratio_verdict(g / r, 1.0, True)
+    row.notes = (f"GLOBAL_WEBMERCATOR / Esri Web Mercator levels 0-{levels} over {SEED_BBOX}, 4x4 metatiles with "
+                 f"80 px buffer, PNG, concurrency {SEED_CONCURRENCY} both, straight to MapServer; arcbridge into its "
+                 f"MBTiles store through a gateway, MapProxy into its file cache; tiles: {', '.join(sorted(counts))}; "
+                 f"2 rounds alternated, runs {'/'.join(f'{v:.0f}' for v in ours)} vs "
+                 f"{'/'.join(f'{v:.0f}' for v in theirs)} tiles/s; times include each tool's process start")
+    return [row]
