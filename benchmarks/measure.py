@@ -454,7 +454,8 @@ def tile_hits(env: Env) -> list[Row]:
     row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{b:.0f} req/s (bare aiohttp)", ratio
     row.verdict = _ratio_verdict(ratio, 0.8, True) if misses == 0 else "FAIL"
     row.notes = (f"…/tile/5/11/17 of a webmercator-tiled service; wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s "
-                 f"x{env.sizes.wrk_rounds} alternated, medians; runs {g_text} vs {b_text}; {len(body)} B tile; "
+                 f"x{env.sizes.wrk_rounds} alternated, medians; runs {g_text} vs {b_text}; server CPU "
+                 f"{_cpu_summary(runs['arcbridge'])} vs {_cpu_summary(runs['bare'])}; {len(body)} B tile; "
                  f"backend GetMaps during the runs: {misses}")
     row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
     return [row]
