@@ -108,12 +108,8 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
             response.headers["Access-Control-Allow-Headers"] = requested
     elif soap.is_soap(request.path):
         response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
-    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs, CORS_HEADERS)):
-        # A repeated URL answered from memory: no parsing, no planning, headers (CORS among them) built once per
-        # entry (proxy.cache.fast). The hit path of tiles and cached images: an unconditional hit returns at once.
-        if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
-            return fast
-        response = conditional(request, fast)
+    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
+        response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:
         params: Params | None = None
         stale_token = stale_sources.set([])

@@ -69,6 +69,7 @@ class FastPath:
         self._stats = stats
         self._known: LRUCache[str, _Known] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
+        self.extra_headers: Mapping[str, str] = {}  # added to every hit's headers (the application's CORS headers)
 
     def remember(self, url: str, key: str, namespace: str, control: str, content_type: str | None = None,
                  load: Load | None = None) -> None:
@@ -77,9 +78,9 @@ class FastPath:
         with self._lock:
             self._known[url] = _Known(key, namespace, control, content_type, load)
 
-    def lookup(self, url: str, extra: Mapping[str, str] | None = None) -> web.Response | None:
-        """The cached answer of ``url`` when it is known and still fresh in memory; ``extra`` headers (the same
-        mapping on every call: e.g. CORS) are part of the precomputed headers."""
+    def lookup(self, url: str) -> web.Response | None:
+        """The cached answer of ``url`` when it is known and still fresh in memory (or readable by its ``load``),
+        with the headers of a hit, :attr:`extra_headers` among them."""
         with self._lock:
             known = self._known.get(url)
         if known is None:
@@ -92,7 +93,7 @@ class FastPath:
             return None
         if known.etag != (tag := f"{entry.etag} {status}"):  # first hit, or another entry: build the headers once
             headers = CIMultiDict(entry_headers(entry, status, known.control, known.content_type))
-            headers.extend(extra or {})
+            headers.extend(self.extra_headers)
             known.headers, known.etag = headers, tag
         self._stats.count(known.namespace, "hits")
         return web.Response(body=entry.body, headers=known.headers)
@@ -119,16 +120,17 @@ def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, 
     the hit is answered first and everything else goes on to aiohttp's own ``_handle`` unchanged.  The application
     is not subclassed (aiohttp discourages it); its server is made after this, by ``run_app``/``AppRunner``, and takes
     the handler from the attribute.  ``admit`` is the gateway's size check of the request (a refusal takes the full
-    path); ``extra`` are the headers the middleware would add (CORS).  Conditional requests take the full path
-    (they are answered there by the same fast lookup, then turned into a 304 when they match).
+    path); ``extra`` are the headers the middleware would add (CORS), made part of every hit's headers.  Conditional
+    requests take the full path (the middleware answers them by the same fast lookup, a 304 when they match).
     """
+    fast.extra_headers = dict(extra)
     handle: Handler = app._handle  # (aiohttp's request entry point, wrapped, not replaced)
 
     async def hits_first(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             headers = request.headers
             if "If-None-Match" not in headers and "If-Modified-Since" not in headers and admit(request):
-                response = fast.lookup(request.path_qs, extra)
+                response = fast.lookup(request.path_qs)
                 if response is not None:
                     return response
         return await handle(request)
