@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -26,6 +27,8 @@ from proxy.handlers import (  # noqa: F401  (they register their operations)
     soap,
     tiles,
 )
+from proxy.ops import endpoints as ops_endpoints
+from proxy.ops.metrics import observe
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response, fault_response
 from proxy.services import MapService, Registry, Service
@@ -97,6 +100,7 @@ async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytea
 async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
+    started = time.perf_counter()
     if (refused := _oversized(request)) is not None:
         response: web.StreamResponse = fault_response(refused) if soap.is_soap(request.path) else \
             error_response(refused, None)
@@ -144,6 +148,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         response = conditional(request, response)
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
+    observe(request.path, response.status, time.perf_counter() - started)  # Prometheus (proxy.ops.metrics)
     return response
 
 
@@ -346,6 +351,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_stats_logger)
     app.cleanup_ctx.append(_heap_trimmer)
+    ops_endpoints.install(app, app[REGISTRY], app[CACHE])  # /arcbridge/health, ready, metrics
 
     async def root_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/arcgis/rest/services")
