@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.http import HttpProcessingError
 from multidict import MultiDictProxy
 
-from proxy import heap, protocol, routes
+from proxy import directory, heap, protocol, routes, viewer
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.executor import CpuPool
 from proxy.handlers import (  # noqa: F401  (they register their operations)
@@ -218,6 +218,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     lowered = [s.lower() for s in segments]
     if not segments:
         raise web.HTTPFound("/arcgis/rest/services")
+    directory.enter(base_url(request), segments)  # where an f=html page is, for its breadcrumbs and links
     if lowered == ["info"]:
         return catalog.info(params, base_url(request))
     if lowered[0] == "directories" and len(segments) == 3 and lowered[1] == "arcgisoutput":
@@ -239,6 +240,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     found = routes.find(kind, rest[index + 1:])
     if found is None:
         raise NotFound()
+    located = directory.locate(base_url(request), segments, index + 1, rest[index + 1:], params, service)
+    if located is not None:
+        return located  # f=html without what the operation needs: its form, as ArcGIS Server's directory shows
     handler, captured = found
     return await handler(routes.Call(request, params, service, app[OUTPUTS], app[CPU].run, base_url(request),
                                      captured))
@@ -352,6 +356,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_stats_logger)
     app.cleanup_ctx.append(_heap_trimmer)
     ops_endpoints.install(app, app[REGISTRY], app[CACHE])  # /arcbridge/health, ready, metrics
+    viewer.install(app, app[REGISTRY], base_url)  # /arcbridge/viewer/<service>/<Kind>, /arcbridge/static
 
     async def root_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/arcgis/rest/services")
