@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.backends import dataspec as ds
 from tests.backends.servers import FastCgiBackend
 from tests.clients.harness.chromium import Chromium, Page
 from tests.clients.harness.pages import png_to_rgba, wait_map_loaded
@@ -96,6 +97,8 @@ async def test_query_form_in_the_browser(chromium: Chromium, gateway: Gateway) -
     await page.wait_for("document.querySelector('details pre') !== null", timeout=60)
     text = await page.evaluate("document.querySelector('details pre').textContent")
     assert '"features"' in text
+    cells = await page.evaluate("[...document.querySelectorAll('table.records td')].map(td => td.textContent)")
+    assert {c.name for c in ds.CITIES} <= set(cells)  # the features as a table of their attributes
     await shot(page, "query-answer")
 
 
@@ -142,3 +145,27 @@ async def test_viewer_draws_an_image_service(chromium: Chromium, gateway: Gatewa
     exports = page.requests_to("/ImageServer/exportImage")
     assert exports and all(r.status == 200 for r in exports), page.diagnostics()
     await check_drawn(page, exports[-1], "viewer-img-rgb")
+
+
+async def test_browse_from_home_to_a_layer(chromium: Chromium, gateway: Gateway) -> None:
+    page = await chromium.new_page(900, 900)
+    await page.goto(gateway.url + "/")  # redirected to the services directory's home
+    await shot(page, "home")
+
+    async def follow(text: str) -> None:
+        before = await page.evaluate("location.href")
+        found = await page.evaluate(f"(() => {{ const a = [...document.querySelectorAll('a')]"
+                                    f".find(a => a.textContent === {text!r}); if (a) a.click(); return !!a; }})()")
+        assert found, (text, await page.evaluate("document.body.innerText"))
+        await page.wait_for(f"location.href !== {before!r} && document.readyState === 'complete'", timeout=30)
+
+    await follow("Folder: ms")
+    await follow("ms/World (MapServer)")
+    await shot(page, "service-ms-world")
+    assert await page.evaluate("document.title") == "ms/World (MapServer)"
+    await follow("Layer: cities (0)")
+    await shot(page, "layer-ms-world-0")
+    assert await page.evaluate("location.pathname") == "/arcgis/rest/services/ms/World/MapServer/0"
+    await follow("JSON")
+    assert await page.evaluate("location.search") == "?f=json"
+    assert page.exceptions == []

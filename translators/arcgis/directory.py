@@ -28,6 +28,13 @@ STYLE = (
 )
 
 
+# The child resources and operations a service root links to, by service type (lower case).
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "mapserver": ("layers", "legend", "export", "identify"),
+    "imageserver": ("exportImage", "identify", "keyProperties", "statistics"),
+}
+
+
 @dataclass(frozen=True)
 class Where:
     """Where a page is: the gateway's public base URL, the request path's segments below ``/arcgis/rest``, and the
@@ -105,12 +112,7 @@ def _service_links(where: Where, data: dict[str, Any]) -> list[tuple[str, str]]:
     service = where.service_url or ""
     kind = (where.kind or "").lower()
     links = _layer_links(service, data.get("layers", []))
-    if kind == "mapserver":
-        names = ["layers", "legend", "export", "identify"]
-        links += [(f"{service}/{name}", f"Operation: {name}") for name in names]
-    elif kind == "imageserver":
-        links += [(f"{service}/{name}", f"Operation: {name}")
-                  for name in ("exportImage", "identify", "keyProperties", "statistics")]
+    links += [(f"{service}/{name}", f"Operation: {name}") for name in OPERATIONS.get(kind, ())]
     name = "/".join(where.segments[1:where.kind_index])
     links.append((f"{where.base_url}/arcbridge/viewer/{quote(name)}/{where.kind}", "View in a map"))
     return links
@@ -159,6 +161,27 @@ def properties(data: Any) -> str:
     return f"<table class='props'>{''.join(rows)}</table>" if rows else ""
 
 
+MAX_ROWS = 500
+
+
+def records(data: Any) -> str:
+    """Query features and identify results as a table of their attributes (the first :data:`MAX_ROWS`)."""
+    if not isinstance(data, dict):
+        return ""
+    rows = data.get("features") if isinstance(data.get("features"), list) else data.get("results")
+    if not isinstance(rows, list) or not rows:
+        return ""
+    table = [{**({"layer": f"{r['layerName']} ({r['layerId']})"} if "layerId" in r and "layerName" in r else {}),
+              **(r.get("attributes") or r.get("properties") or {})} for r in rows[:MAX_ROWS] if isinstance(r, dict)]
+    columns = list(dict.fromkeys(key for row in table for key in row))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+                   for row in table)
+    more = f" (the first {MAX_ROWS} shown)" if len(rows) > MAX_ROWS else ""
+    return (f"<p>{len(rows)} {'records' if len(rows) != 1 else 'record'}{more}:</p>"
+            f"<table class='records' border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>")
+
+
 def page(title: str, data: Any, where: Where, params: Params, pattern: str | None, extra: str = "") -> str:
     """The whole page of a resource; ``pattern`` is the operation's registered pattern (its form is shown)."""
     form = form_of(where.kind or "", pattern) if pattern is not None and where.kind else None
@@ -171,7 +194,7 @@ def page(title: str, data: Any, where: Where, params: Params, pattern: str | Non
         items = "".join(f"<li>{_link(href, text)}</li>" for href, text in found)
         body.append(f"<ul class='links'>{items}</ul>")
     if data is not None:
-        body.append(extra + properties(data))
+        body.append(extra + records(data) + properties(data))
         body.append("<details><summary>JSON</summary><pre>"
                     f"{html.escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre></details>")
     return shell(title, "".join(body) + "</div>")
