@@ -117,6 +117,7 @@ def test_metrics_summed_over_workers(mapserver: FastCgiBackend, tmp_path: Path) 
         assert len(pids) == 2
         for _ in range(40):
             assert fetch(url, {"f": "json"}).status == 200
+        time.sleep(1.5)  # each worker hands its counts to the shared values every second
         seen = {value(scrape(gateway), "arcbridge_requests_total", service="", operation="info", status="200")
                 for _ in range(6)}
         # whichever worker answers the scrape, it shows the sum: the start-up probes plus these 40
