@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,7 +108,10 @@ def test_metrics_move_with_requests(mapserver: FastCgiBackend, tmp_path: Path) -
 
 
 def test_metrics_summed_over_workers(mapserver: FastCgiBackend, tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("arcbridge-metrics-*"))
     gateway = Gateway(services(mapserver), tmp_path, ("--workers", "2")).start()
+    made = set(Path(tempfile.gettempdir()).glob("arcbridge-metrics-*")) - before
+    assert len(made) == 1 and any(next(iter(made)).iterdir())  # the run's directory of multiprocess values
     try:
         pids = set()
         url = gateway.url + "/arcgis/rest/info"
@@ -124,3 +128,4 @@ def test_metrics_summed_over_workers(mapserver: FastCgiBackend, tmp_path: Path) 
         assert len(seen) == 1 and min(seen) >= 40, seen
     finally:
         assert gateway.stop() == 0
+    assert not any(path.exists() for path in made)  # removed with the run
