@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.backends.servers import FastCgiBackend
+from tests.fakes import RefusingProxy
 from tests.gateway import Gateway, fetch, free_port
 
 pytestmark = pytest.mark.backend
@@ -129,3 +130,22 @@ def test_metrics_summed_over_workers(mapserver: FastCgiBackend, tmp_path: Path) 
     finally:
         assert gateway.stop() == 0
     assert not any(path.exists() for path in made)  # removed with the run
+
+
+def test_ready_follows_the_last_contact(mapserver: FastCgiBackend, tmp_path: Path) -> None:
+    proxy = RefusingProxy(mapserver.url).__enter__()  # a backend that can be stopped: forwards to MapServer
+    config = {"cache": {"logInterval": 0}, "services": {"ops/Proxied": {
+        "type": "MapServer", "layers": ["regions"], "backend": {"url": proxy.url, "flavor": "mapserver"}}}}
+    try:
+        with Gateway(config, tmp_path) as gateway:
+            url = gateway.services_url("ops/Proxied") + "/export"
+            assert fetch(url, EXPORT).status == 200
+            assert fetch(gateway.url + "/arcbridge/ready").status == 200
+            proxy.__exit__()
+            assert fetch(url, {**EXPORT, "bbox": "0,0,10,10"}).status == 502  # a new picture: the backend is gone
+            ready = fetch(gateway.url + "/arcbridge/ready")
+            assert ready.status == 503 and ready.json()["failing"] == [proxy.url]
+            assert fetch(url, EXPORT).status == 200  # what is cached is still served
+            assert fetch(gateway.url + "/arcbridge/health").status == 200
+    finally:
+        proxy.__exit__()
