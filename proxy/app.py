@@ -7,13 +7,14 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.http import HttpProcessingError
 from multidict import MultiDictProxy
 
-from proxy import heap, protocol, routes
+from proxy import directory, heap, protocol, routes, viewer
 from proxy.cache import Cache, etag_of, stale_sources
 from proxy.cache.fast import answer_hits_first
 from proxy.executor import CpuPool
@@ -27,6 +28,8 @@ from proxy.handlers import (  # noqa: F401  (they register their operations)
     soap,
     tiles,
 )
+from proxy.ops import endpoints as ops_endpoints
+from proxy.ops.metrics import observe
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response, fault_response
 from proxy.services import MapService, Registry, Service
@@ -98,6 +101,7 @@ async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytea
 async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     """Render every failure as ArcGIS error JSON and add CORS headers to every answer."""
+    started = time.perf_counter()
     if (refused := _oversized(request)) is not None:
         response: web.StreamResponse = fault_response(refused) if soap.is_soap(request.path) else \
             error_response(refused, None)
@@ -145,6 +149,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
         response = conditional(request, response)
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
+    observe(request.path, response.status, time.perf_counter() - started)  # Prometheus (proxy.ops.metrics)
     return response
 
 
@@ -214,6 +219,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     lowered = [s.lower() for s in segments]
     if not segments:
         raise web.HTTPFound("/arcgis/rest/services")
+    directory.enter(base_url(request), segments)  # where an f=html page is, for its breadcrumbs and links
     if lowered == ["info"]:
         return catalog.info(params, base_url(request))
     if lowered[0] == "directories" and len(segments) == 3 and lowered[1] == "arcgisoutput":
@@ -235,6 +241,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     found = routes.find(kind, rest[index + 1:])
     if found is None:
         raise NotFound()
+    located = directory.locate(base_url(request), segments, index + 1, rest[index + 1:], params, service)
+    if located is not None:
+        return located  # f=html without what the operation needs: its form, as ArcGIS Server's directory shows
     handler, captured = found
     return await handler(routes.Call(request, params, service, app[OUTPUTS], app[CPU].run, base_url(request),
                                      captured))
@@ -347,6 +356,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_stats_logger)
     app.cleanup_ctx.append(_heap_trimmer)
+    ops_endpoints.install(app, app[REGISTRY], app[CACHE])  # /arcbridge/health, ready, metrics
+    viewer.install(app, app[REGISTRY], base_url)  # /arcbridge/viewer/<service>/<Kind>, /arcbridge/static
 
     async def root_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/arcgis/rest/services")

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from proxy import heap
 from proxy.app import create_app
+from proxy.ops.metrics import multiprocess_dir, remove_multiprocess_dir
 from proxy.settings import ConfigError, Settings, load_settings
 from proxy.tiles.seed import parse_levels, seed_tiles
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
@@ -60,6 +61,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
     if settings.cache.redis_url is None:
         log.warning("%d workers without a shared cache (cache.redis): each keeps its own in-process cache",
                     args.workers)
+    metrics_dir = multiprocess_dir()  # before the workers start: they sum their Prometheus values there
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True),
                                name=f"arcbridge-worker-{i}") for i in range(args.workers)]
@@ -83,6 +85,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
             if not stopping and worker.exitcode not in (None, 0):
                 log.error("worker %s exited with %s; stopping", worker.name, worker.exitcode)
                 stop(signal.SIGTERM, None)
+    remove_multiprocess_dir(metrics_dir)
     return 0 if all(w.exitcode == 0 for w in workers) else 1
 
 

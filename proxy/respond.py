@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import web
 
+from translators.arcgis.directory import Where, page
 from translators.arcgis.soap.xml import fault
 from translators.errors import (
     ArcGISError,
@@ -46,16 +47,16 @@ def json_response(data: Any, params: Params, status: int = 200, pretty: bool = F
     return web.Response(text=text, status=status, content_type="application/json", charset="utf-8")
 
 
-def html_page(title: str, data: Any, extra: str = "") -> web.Response:
-    """A readable HTML page showing a resource and its JSON."""
-    body = html.escape(json.dumps(data, indent=2, ensure_ascii=False))
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:1.5em}pre{background:#f4f4f4;padding:1em;overflow:auto}</style>"
-        f"</head><body><h2>{html.escape(title)}</h2>{extra}<pre>{body}</pre></body></html>"
-    )
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+# Where the page being answered is in the Services Directory, and its operation's pattern: set by the dispatcher
+# for the ArcGIS REST tree, so that handlers answer f=html without knowing about breadcrumbs, links and forms.
+PAGE: ContextVar[tuple[Where, str | None] | None] = ContextVar("directory_page", default=None)
+
+
+def html_page(title: str, data: Any, extra: str = "", params: Params | None = None) -> web.Response:
+    """The Services Directory page of a resource (:mod:`translators.arcgis.directory`)."""
+    where, pattern = PAGE.get() or (Where("", (), None), None)
+    text = page(title, data, where, params or Params({}), pattern, extra)
+    return web.Response(text=text, content_type="text/html", charset="utf-8")
 
 
 def respond(data: Any, params: Params, title: str, default: str = "html", extra_html: str = "") -> web.Response:
@@ -64,7 +65,7 @@ def respond(data: Any, params: Params, title: str, default: str = "html", extra_
     if fmt in JSON_FORMATS:
         return json_response(data, params, pretty=fmt == "pjson")
     if fmt == "html":
-        return html_page(title, data, extra_html)
+        return html_page(title, data, extra_html, params)
     raise InvalidParameter("f", f"'{fmt}' is not one of json, pjson, html")
 
 

@@ -77,3 +77,12 @@ def find(kind: str, path: list[str]) -> tuple[Handler, tuple[str, ...]] | None:
         if len(segments) == len(lowered) and all(p in ("*", s) for p, s in zip(segments, lowered, strict=True)):
             return handler, tuple(original for p, original in zip(segments, path, strict=True) if p == "*")
     return None
+
+
+def pattern(kind: str, path: list[str]) -> str | None:
+    """The registered pattern (``export``, ``*/query`` …; ``""``: the root) that answers ``path``, or None."""
+    lowered = [s.lower() for s in path]
+    for segments, _ in _ROUTES.get(kind.lower(), []):
+        if len(segments) == len(lowered) and all(p in ("*", s) for p, s in zip(segments, lowered, strict=True)):
+            return "/".join(segments)
+    return None

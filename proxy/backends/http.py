@@ -35,6 +35,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from proxy.ops import health
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, BackendTimeout
 
@@ -90,6 +91,11 @@ class _Base:
         self.existing = parse_qsl(parts.query, keep_blank_values=True)
         self.existing_names = {k.upper() for k, _ in self.existing}
         self.own_query = urlencode(self.existing, quote_via=quote)
+
+
+def backend_label(url: str) -> str:
+    """How a backend URL is named in the metrics and ``/arcbridge/ready``: without user info nor query."""
+    return _Base(url).plain_prefix
 
 
 def build_url(base: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
@@ -180,6 +186,7 @@ class BackendClient:
         self.settings = settings
         self._on_request = on_request
         self._base = base = _Base(settings.url)
+        self.label = base.plain_prefix  # the backend's name in the metrics and /arcbridge/ready (no credentials)
         self._session: aiohttp.ClientSession | None = None
         self._origin = base.origin
         self._headers, self._headers_elsewhere = _headers(settings, base)
@@ -234,6 +241,16 @@ class BackendClient:
     async def _request(self, url: str, form: bytes | None) -> Response:
         if self._on_request is not None:
             self._on_request()
+        started = asyncio.get_running_loop().time()
+        try:
+            response = await self._send(url, form)
+        except (BackendError, BackendTimeout) as exc:  # what /arcbridge/ready and the metrics report
+            health.failed(self.label, asyncio.get_running_loop().time() - started, exc)
+            raise
+        health.answered(self.label, asyncio.get_running_loop().time() - started, response.status)
+        return response
+
+    async def _send(self, url: str, form: bytes | None) -> Response:
         deadline = asyncio.get_running_loop().time() + self.settings.timeout
         try:
             return await self._follow(url, deadline, form)
