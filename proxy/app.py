@@ -372,5 +372,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     # Cache hits of repeated URLs are answered before the router and the middleware (proxy.cache.fast): the lean hit
     # path of tiles and cached images; whatever else the middleware does must not be needed by a plain image hit.
-    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None)
+    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None, observe)
     return app
