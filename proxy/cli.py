@@ -1,6 +1,8 @@
 """The ``arcbridge`` command.
 
-    arcbridge serve --config FILE [--host H] [--port P] [--workers N]
+    arcbridge serve --config FILE [--host H] [--port P] [--workers N] [--access-log off|common|json]
+    arcbridge init --backend URL [--flavor F] [--name folder/Name] [--output FILE]
+    arcbridge check-config --config FILE [--probe]
     arcbridge seed  --url http://gateway:8080 --service demo/World --bbox xmin,ymin,xmax,ymax --sizes 256,512 …
     arcbridge seed  --url … --service demo/Tiled --bbox … --levels 0-8 [--rate 50] [--state FILE]   (tiles)
     arcbridge purge --url http://gateway:8080 --service demo/World [--token T]   (or --config FILE: shared tier)
@@ -23,12 +25,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from proxy import heap
+from proxy import heap, ops
 from proxy.app import create_app
-from proxy.settings import ConfigError, Settings, load_settings
+from proxy.settings import ConfigError, Settings, load_settings, parse_settings
 from proxy.tiles.seed import parse_levels, seed_tiles
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
 from translators.errors import InvalidParameter
+from translators.ogc.flavors import FLAVORS
 
 log = logging.getLogger("arcbridge")
 
@@ -89,7 +92,9 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m proxy``."""
     parser = argparse.ArgumentParser(prog="arcbridge", description="ArcGIS REST gateway over OGC backends")
+    parser.add_argument("--version", action="version", version=f"arcbridge {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _ops_parsers(sub)
     serve = sub.add_parser("serve", help="serve the configured services until SIGINT/SIGTERM")
     serve.add_argument("--config", required=True, help="YAML configuration file")
     serve.add_argument("--host", help="address to listen on (default: server.host or 127.0.0.1)")
@@ -122,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command in ("init", "check-config"):
+        return _init(args) if args.command == "init" else _check_config(args)
     logging.basicConfig(level="WARNING", format="%(levelname)s %(message)s")
     try:
         if args.command == "seed":
@@ -183,8 +190,13 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"arcbridge: configuration error in {args.config}: {exc}", file=sys.stderr)
+        for error in exc.problems:
+            print(f"arcbridge: configuration error in {args.config}: {error}", file=sys.stderr)
         return 2
+    for line in ops.summary(settings):
+        log.info("%s", line)
+    for problem in asyncio.run(ops.probe(settings)):  # served anyway: the backend may come up later
+        log.warning("backend check: %s", problem)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     if args.workers < 1:
@@ -194,3 +206,60 @@ def _serve(args: argparse.Namespace) -> int:
         return _serve_workers(args, settings, host, port)
     _serve_one(args.config, host, port, args.log_level.upper(), False)
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("arcbridge")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _ops_parsers(sub: Any) -> None:
+    init = sub.add_parser("init", help="write a starting configuration from a backend's capabilities")
+    init.add_argument("--backend", required=True, help="the OGC server's URL, e.g. http://host/cgi-bin/mapserv?map=…")
+    init.add_argument("--flavor", choices=sorted(FLAVORS), help="the kind of server (default: guessed)")
+    init.add_argument("--name", default="Map", help="the MapServer service's name, 'Name' or 'folder/Name'")
+    init.add_argument("--output", help="write to this file (default: standard output)")
+    check = sub.add_parser("check-config", help="check a configuration: every problem, each naming its key")
+    check.add_argument("--config", required=True, help="YAML configuration file")
+    check.add_argument("--probe", action="store_true", help="also ask each backend for the layers/coverages named")
+
+
+def _init(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
+    try:
+        parse_settings({"services": {args.name: {"type": "MapServer", "backend": {"url": args.backend}}}})
+    except ConfigError as exc:
+        print(f"arcbridge: {exc.problem} (--name / --backend)", file=sys.stderr)
+        return 2
+    offer = asyncio.run(ops.discover(args.backend, args.flavor))
+    if offer.wms is None and not offer.coverages:
+        print(f"arcbridge: {args.backend} offers neither WMS nor WCS: "
+              f"{'; '.join(offer.problems.values())}", file=sys.stderr)
+        return 2
+    text = ops.render_config(offer, args.name)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        for error in exc.problems:
+            print(f"{args.config}: {error}")
+        return 2
+    problems = asyncio.run(ops.probe(settings)) if args.probe else []
+    for problem in problems:
+        print(f"{args.config}: {problem}")
+    if not problems:
+        print(f"{args.config}: {len(settings.services)} services, no problems found"
+              + ("" if args.probe else " (backends not contacted: --probe)"))
+    return 2 if problems else 0
