@@ -26,6 +26,7 @@ from proxy.handlers import (  # noqa: F401  (they register their operations)
     soap,
     tiles,
 )
+from proxy.logs import request_id_middleware
 from proxy.outputs import OutputStore
 from proxy.respond import callback_name, error_for_status, error_response, fault_response
 from proxy.services import MapService, Registry, Service
@@ -337,7 +338,8 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
     protocol.install()
-    app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES, handler_args=PARSER_LIMITS)
+    app = web.Application(middlewares=[request_id_middleware, arcgis_middleware], client_max_size=MAX_FORM_BYTES,
+                          handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
     app[CACHE] = Cache(settings.cache)
     app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -23,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from proxy import heap, ops
-from proxy.app import create_app
+from proxy import heap, ops, serving
+from proxy.logs import ACCESS_LOG_FORMATS, LOG_FORMATS, setup_logging
 from proxy.settings import ConfigError, Settings, load_settings, parse_settings
 from proxy.tiles.seed import parse_levels, seed_tiles
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
@@ -36,18 +34,21 @@ from translators.ogc.flavors import FLAVORS
 log = logging.getLogger("arcbridge")
 
 
-def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool) -> None:
+def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool,
+               logs: tuple[str, str] = ("off", "text")) -> None:
     heap.limit_arenas()
-    logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
-    settings = load_settings(config)
+    setup_logging(level, logs[1])
+    try:
+        sock = serving.listen(host, port, reuse_port)
+    except serving.ListenError as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     loop = _new_loop()
-    app = create_app(settings)
-    # What is loaded by now (modules, settings, the app) lives as long as this process: keep it out of the cyclic
-    # collector's full passes, which would otherwise walk ~100 MB of library objects now and then mid-request.
-    gc.freeze()
-    # run_app handles SIGINT and SIGTERM, finishing the cleanup contexts before it returns.
-    web.run_app(app, host=host, port=port, print=lambda text: print(text, flush=True),
-                access_log=None, handle_signals=True, shutdown_timeout=10, reuse_port=reuse_port, loop=loop)
+    shown = f"[{host}]" if ":" in host else host
+    try:  # SIGINT and SIGTERM stop it (in-flight requests finish), SIGHUP reloads the configuration
+        loop.run_until_complete(serving.serve(config, sock, logs[0], f"http://{shown}:{sock.getsockname()[1]}"))
+    finally:
+        loop.close()
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -64,7 +65,8 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
         log.warning("%d workers without a shared cache (cache.redis): each keeps its own in-process cache",
                     args.workers)
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True),
+    logs = (args.access_log, args.log_format)
+    workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True, logs),
                                name=f"arcbridge-worker-{i}") for i in range(args.workers)]
     for worker in workers:
         worker.start()
@@ -77,8 +79,19 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
             if worker.is_alive() and worker.pid is not None:
                 os.kill(worker.pid, signal.SIGTERM)
 
+    def reload(signum: int, frame: Any) -> None:
+        try:  # checked here too, to log once why a bad configuration is refused (each worker also refuses it)
+            load_settings(args.config)
+        except ConfigError as exc:
+            log.error("reload refused, the running configuration keeps serving: %s", exc)
+            return
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     # A worker that dies on its own takes the others down: a half-working pool is worse than a clear failure.
     while any(w.is_alive() for w in workers):
         for worker in workers:
@@ -101,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port or 8080)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default 1)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    serve.add_argument("--log-format", default="text", choices=LOG_FORMATS, help="text lines or JSON objects")
+    serve.add_argument("--access-log", default="off", choices=ACCESS_LOG_FORMATS,
+                       help="one line per request: method, path, status, bytes, duration, cache (default off)")
     seed = sub.add_parser("seed", help="warm a service's cache through a running gateway")
     seed.add_argument("--url", required=True, help="base URL of a running gateway, e.g. http://127.0.0.1:8080")
     seed.add_argument("--service", required=True, help="service name, e.g. demo/World")
@@ -186,7 +202,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level.upper(), args.log_format)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -204,7 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if args.workers > 1:
         return _serve_workers(args, settings, host, port)
-    _serve_one(args.config, host, port, args.log_level.upper(), False)
+    _serve_one(args.config, host, port, args.log_level.upper(), False, (args.access_log, args.log_format))
     return 0
 
 
