@@ -209,9 +209,10 @@ def _serve(args: argparse.Namespace) -> int:
         for error in exc.problems:
             print(f"arcbridge: configuration error in {args.config}: {error}", file=sys.stderr)
         return 2
-    for line in ops.summary(settings):
+    offered = asyncio.run(ops.offers(settings))
+    for line in ops.summary(settings, offered):
         log.info("%s", line)
-    for problem in asyncio.run(ops.probe(settings)):  # served anyway: the backend may come up later
+    for problem in ops.problems(settings, offered):  # served anyway: the backend may come up later
         log.warning("backend check: %s", problem)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port

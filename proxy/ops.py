@@ -140,12 +140,23 @@ def render_config(offer: Offer, name: str) -> str:
 async def probe(settings: Settings) -> list[str]:
     """What the configured services name that their backends lack, or backends that do not answer: one message per
     problem, naming the key and what the backend does offer."""
+    return problems(settings, await offers(settings))
+
+
+async def offers(settings: Settings) -> dict[str, Offer]:
+    """What each service's backend offers, by service name (each backend asked once)."""
     keys = {(s.backend.url, s.backend.flavor, s.backend.wfs_url) for s in settings.services.values()}
-    offers = await asyncio.gather(*(discover(url, flavor, wfs) for url, flavor, wfs in keys))
-    by_backend = dict(zip(keys, offers, strict=True))
+    found = await asyncio.gather(*(discover(url, flavor, wfs) for url, flavor, wfs in keys))
+    by_backend = dict(zip(keys, found, strict=True))
+    return {name: by_backend[(s.backend.url, s.backend.flavor, s.backend.wfs_url)]
+            for name, s in settings.services.items()}
+
+
+def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
+    """The messages of :func:`probe` for what was found."""
     problems: list[str] = []
-    for service in settings.services.values():
-        offer = by_backend[(service.backend.url, service.backend.flavor, service.backend.wfs_url)]
+    for name, service in settings.services.items():
+        offer = offered[name]
         key = f"services.{service.name}"
         if service.type in offer.problems:
             problems.append(f"{key}.backend.url: {service.backend.url} did not answer as expected "
@@ -170,11 +181,15 @@ def _unknown(key: str, wanted: Sequence[str], known: set[str]) -> list[str]:
     return [f"{key}: unknown {', '.join(missing)} (the backend offers: {offered})"]
 
 
-def summary(settings: Settings) -> list[str]:
-    """The start-up log's lines: each service, its backend and its configured layers or coverages."""
+def summary(settings: Settings, offered: dict[str, Offer] | None = None) -> list[str]:
+    """The start-up log's lines: each service, its backend and its layers (configured, else those the backend
+    offers when ``offered`` is known) or coverages."""
     lines = []
-    for service in settings.services.values():
-        what = (f"layers {', '.join(service.layers)}" if service.layers else "every layer of the capabilities") \
+    for name, service in settings.services.items():
+        offer = (offered or {}).get(name)
+        found = [layer.name for layer in offer.layers if layer.name] if offer is not None else []
+        every = f"every layer of the capabilities ({', '.join(found)})" if found else "every layer of the capabilities"
+        what = (f"layers {', '.join(service.layers)}" if service.layers else every) \
             if service.type == "MapServer" else \
             f"coverage {service.coverage or ', '.join(c for _, c in service.coverages)}"
         lines.append(f"service {service.name} ({service.type}) from {service.backend.url} "

@@ -144,12 +144,15 @@ def test_serve_warns_of_a_stopped_backend_and_lists_its_services(mapserver: Fast
         "a/Map": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"},
                   "layers": ["regions", "cities"]},
         "a/Down": {"type": "MapServer", "backend": {"url": STOPPED}},
+        "a/All": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"}},
     }}
     with Gateway(config, tmp_path) as gateway:
         assert fetch(gateway.services_url("a/Map"), {"f": "json"}).status == 200
         log = gateway.log()
     assert f"service a/Map (MapServer) from {mapserver.url} [mapserver]: layers regions, cities" in log
-    assert "service a/Down (MapServer) from http://127.0.0.1:9/ows [generic]" in log
+    assert "service a/Down (MapServer) from http://127.0.0.1:9/ows [generic]: every layer of the capabilities\n" in log
+    assert "service a/All (MapServer) from " + mapserver.url + " [mapserver]: every layer of the capabilities " \
+        "(events, overlays, " in log
     assert re.search(r"WARNING .*backend check: services\.a/Down\.backend\.url: .* did not answer", log)
     assert "Traceback" not in log
 
