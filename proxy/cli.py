@@ -209,16 +209,21 @@ def _serve(args: argparse.Namespace) -> int:
         for error in exc.problems:
             print(f"arcbridge: configuration error in {args.config}: {error}", file=sys.stderr)
         return 2
-    offered = asyncio.run(ops.offers(settings))
-    for line in ops.summary(settings, offered):
-        log.info("%s", line)
-    for problem in ops.problems(settings, offered):  # served anyway: the backend may come up later
-        log.warning("backend check: %s", problem)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     if args.workers < 1:
         print("arcbridge: --workers must be at least 1", file=sys.stderr)
         return 2
+    try:  # before the backends are probed, and once here rather than once per worker
+        serving.listen(host, port, args.workers > 1).close()
+    except serving.ListenError as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr)
+        return 2
+    offered = asyncio.run(ops.offers(settings))
+    for line in ops.summary(settings, offered):
+        log.info("%s", line)
+    for problem in ops.problems(settings, offered):  # served anyway: the backend may come up later
+        log.warning("backend check: %s", problem)
     if args.workers > 1:
         return _serve_workers(args, settings, host, port)
     _serve_one(args.config, host, port, args.log_level.upper(), False, (args.access_log, args.log_format))

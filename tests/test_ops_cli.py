@@ -300,11 +300,15 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = arcbridge("serve", "--config", str(path), "--port", str(port))
+        workers = arcbridge("serve", "--config", str(path), "--port", str(port), "--workers", "2")
         demo = subprocess.run(["bash", "scripts/demo.sh"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                               env={**os.environ, "DEMO_PORT": str(port)})
     assert done.returncode == 2
     assert f"arcbridge: cannot listen on 127.0.0.1:{port}: the port is already in use" in done.stderr
     assert "Traceback" not in done.stderr
+    assert workers.returncode == 2 and "Traceback" not in workers.stderr
+    assert [line for line in workers.stderr.splitlines() if line.startswith("arcbridge:")] == [
+        f"arcbridge: cannot listen on 127.0.0.1:{port}: the port is already in use (another process listens on it)"]
     assert demo.returncode == 2 and demo.stderr.count("\n") == 1 and f"port {port} is already in use" in demo.stderr
 
 
@@ -312,3 +316,13 @@ def test_bench_help_installs_nothing() -> None:
     done = subprocess.run(["bash", "scripts/bench.sh", "--help"], cwd=ROOT, capture_output=True, text=True,
                           timeout=10, env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 0 and "--write" in done.stdout and done.stderr == ""
+
+
+def test_init_of_qgis_server_guesses_its_flavour(qgis: FastCgiBackend, tmp_path: Path) -> None:
+    out = tmp_path / "qgis.yaml"
+    assert arcbridge("init", "--backend", qgis.url, "--output", str(out)).returncode == 0
+    config = yaml.safe_load(out.read_text())
+    assert config["services"]["Map"]["backend"] == {"url": qgis.url, "flavor": "qgis"}
+    assert config["services"]["Map"]["layers"][:2] == ["events", "overlays"]  # QGIS lists the top layer first
+    checked = arcbridge("check-config", "--config", str(out), "--probe")
+    assert checked.returncode == 0, checked.stdout
