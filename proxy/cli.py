@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port or 8080)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default 1)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    serve.add_argument("--no-probe", dest="probe", action="store_false",
+                       help="do not ask the backends at start for the layers and coverages configured")
     serve.add_argument("--log-format", default="text", choices=LOG_FORMATS, help="text lines or JSON objects")
     serve.add_argument("--access-log", default="off", choices=ACCESS_LOG_FORMATS,
                        help="one line per request: method, path, status, bytes, duration, cache (default off)")
@@ -219,10 +221,10 @@ def _serve(args: argparse.Namespace) -> int:
     except serving.ListenError as exc:
         print(f"arcbridge: {exc}", file=sys.stderr)
         return 2
-    offered = asyncio.run(ops.offers(settings))
+    offered = asyncio.run(ops.offers(settings)) if args.probe else None
     for line in ops.summary(settings, offered):
         log.info("%s", line)
-    for problem in ops.problems(settings, offered):  # served anyway: the backend may come up later
+    for problem in ops.problems(settings, offered) if offered else []:  # served anyway: it may come up later
         log.warning("backend check: %s", problem)
     if args.workers > 1:
         return _serve_workers(args, settings, host, port)

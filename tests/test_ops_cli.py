@@ -146,7 +146,7 @@ def test_serve_warns_of_a_stopped_backend_and_lists_its_services(mapserver: Fast
         "a/Down": {"type": "MapServer", "backend": {"url": STOPPED}},
         "a/All": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"}},
     }}
-    with Gateway(config, tmp_path) as gateway:
+    with Gateway(config, tmp_path, probe=True) as gateway:
         assert fetch(gateway.services_url("a/Map"), {"f": "json"}).status == 200
         log = gateway.log()
     assert f"service a/Map (MapServer) from {mapserver.url} [mapserver]: layers regions, cities" in log
@@ -196,6 +196,7 @@ def test_access_log_and_request_ids(recorder: tuple[str, list[str | None]], tmp_
     export = {"bbox": "-10,-10,10,10", "size": "32,32", "f": "image", "format": "png"}
     with Gateway(config, tmp_path, ("--access-log", kind)) as gateway:
         seen.clear()
+        assert seen == []  # no start-up probe (--no-probe): the backend saw only the requests below
         first = fetch(gateway.services_url("a/Map") + "/export", export, headers={"X-Request-ID": "trace-42"})
         second = fetch(gateway.services_url("a/Map") + "/export", export)
         missing = fetch(gateway.services_url("a/Nothing"), {"f": "json"})
@@ -227,7 +228,7 @@ def test_access_log_and_request_ids(recorder: tuple[str, list[str | None]], tmp_
 def test_no_access_log_by_default(recorder: tuple[str, list[str | None]], tmp_path: Path) -> None:
     url, _ = recorder
     config = {"services": {"a/Map": {"type": "MapServer", "backend": {"url": url}, "layers": ["regions"]}}}
-    with Gateway(config, tmp_path, ("--log-format", "json")) as gateway:
+    with Gateway(config, tmp_path, ("--log-format", "json"), probe=True) as gateway:
         fetch(gateway.services_url("a/Map"), {"f": "json"})
         log = gateway.log()
     assert "/arcgis/rest/services/a/Map" not in log
