@@ -114,11 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port or 8080)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default 1)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
-    serve.add_argument("--no-probe", dest="probe", action="store_false",
-                       help="do not ask the backends at start for the layers and coverages configured")
-    serve.add_argument("--log-format", default="text", choices=LOG_FORMATS, help="text lines or JSON objects")
-    serve.add_argument("--access-log", default="off", choices=ACCESS_LOG_FORMATS,
-                       help="one line per request: method, path, status, bytes, duration, cache (default off)")
+    _serve_options(serve)
     seed = sub.add_parser("seed", help="warm a service's cache through a running gateway")
     seed.add_argument("--url", required=True, help="base URL of a running gateway, e.g. http://127.0.0.1:8080")
     seed.add_argument("--service", required=True, help="service name, e.g. demo/World")
@@ -238,6 +234,14 @@ def _version() -> str:
         return version("arcbridge")
     except PackageNotFoundError:
         return "unknown"
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--no-probe", dest="probe", action="store_false",
+                       help="do not ask the backends at start for the layers and coverages configured")
+    serve.add_argument("--log-format", default="text", choices=LOG_FORMATS, help="text lines or JSON objects")
+    serve.add_argument("--access-log", default="off", choices=ACCESS_LOG_FORMATS,
+                       help="one line per request: method, path, status, bytes, duration, cache (default off)")
 
 
 def _ops_parsers(sub: Any) -> None:
