@@ -25,6 +25,7 @@ from proxy.settings import ConfigError, load_settings
 
 log = logging.getLogger("arcbridge")
 SHUTDOWN_TIMEOUT = 10.0
+ACCEPT_GRACE = 1.0  # seconds a replaced application keeps the connections it accepted before it closes idle ones
 
 
 class ListenError(Exception):
@@ -78,9 +79,19 @@ async def _reload(config: str, sock: socket.socket, access: str, current: web.Ap
         return current
     for line in ops.summary(settings):
         log.info("%s", line)
-    await current.cleanup()  # stops accepting, lets its in-flight requests finish, closes its backends and cache
+    await _retire(current)
     log.info("configuration reloaded from %s", config)
     return runner
+
+
+async def _retire(runner: web.AppRunner) -> None:
+    """Stop an application replaced by a reload: it stops accepting, then after ``ACCEPT_GRACE`` (connections it
+    accepted just before have had their request read by then: aiohttp's shutdown closes connections without a request
+    in progress at once) its in-flight requests finish and its backends and cache close."""
+    for site in list(runner.sites):
+        await site.stop()
+    await asyncio.sleep(ACCEPT_GRACE)
+    await runner.cleanup()
 
 
 async def serve(config: str, sock: socket.socket, access: str, url: str) -> None:
