@@ -5,7 +5,8 @@
 Generates the test data into a temporary directory, starts MapServer 8 (nginx + 2 FastCGI workers) and the gateways
 (``python -m proxy serve`` with a ``cache:`` section; without it when the build refuses the section, the cache rows
 then say "not run"), runs the measurements below alternating the two compared sides within the run, prints a
-markdown table and writes it to ``benchmarks/results.md`` (``results-quick.md`` for a ``--quick`` run). Timing is
+markdown table and writes it to ``benchmarks/results-latest.md`` (``results-quick.md`` for a ``--quick`` run; the
+committed ``results.md`` only with ``--write``). Timing is
 never asserted by the test suite: these are figures, reported as ratios to a reference measured on the same machine
 in the same run.
 
@@ -115,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated measurement numbers (1-14) and/or 'profile'")
     parser.add_argument("--profile", action="store_true", help="also profile the gateway with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
-    parser.add_argument("--output", help="where to write the table (default benchmarks/results.md, "
+    parser.add_argument("--output", help="where to write the table (default benchmarks/results-latest.md, "
                                          "benchmarks/results-quick.md with --quick)")
+    parser.add_argument("--write", action="store_true", help="replace the committed benchmarks/results.md")
     args = parser.parse_args(argv)
     numbers, profile = _selection(args.only, args.profile)
-    output = Path(args.output or HERE / ("results-quick.md" if args.quick else "results.md"))
+    # The committed results.md is replaced only when asked: a local run must not rewrite the published figures.
+    default = "results-quick.md" if args.quick else ("results.md" if args.write else "results-latest.md")
+    output = Path(args.output or HERE / default)
     sizes = Sizes.quick() if args.quick else Sizes()
     if ({2, 5, 9, 10, 12} & set(numbers) or profile) and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run scripts/bench.sh (apt-get install wrk)")
@@ -191,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written to {output}")
     if profile_text:
         print("\n" + profile_text)
-        profile_path = HERE / ("profile-quick.md" if args.quick else "profile.md")
+        profile_path = HERE / ("profile.md" if args.write and not args.quick else "profile-quick.md")
         profile_path.write_text(f"# Profile\n\n{header}\n\n```\n{profile_text}\n```\n")
         print(f"profile summary written to {profile_path}")
     return 1 if any(r.verdict == "ERROR" for r in rows) else 0

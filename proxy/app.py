@@ -28,6 +28,7 @@ from proxy.handlers import (  # noqa: F401  (they register their operations)
     soap,
     tiles,
 )
+from proxy.logs import REQUEST_ID_HEADER, request_id_middleware, request_id_of
 from proxy.ops import endpoints as ops_endpoints
 from proxy.ops.metrics import observe
 from proxy.outputs import OutputStore
@@ -344,10 +345,17 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+def _on_hit(request: web.Request, response: web.StreamResponse, seconds: float) -> None:
+    """What the middlewares do for a hit the lean hit path answers before them: count it, echo its request id."""
+    observe(request.path, response.status, seconds)
+    response.headers[REQUEST_ID_HEADER] = request_id_of(request)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for a validated configuration."""
     protocol.install()
-    app = web.Application(middlewares=[arcgis_middleware], client_max_size=MAX_FORM_BYTES, handler_args=PARSER_LIMITS)
+    app = web.Application(middlewares=[request_id_middleware, arcgis_middleware], client_max_size=MAX_FORM_BYTES,
+                          handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
     app[CACHE] = Cache(settings.cache)
     app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
@@ -372,5 +380,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     # Cache hits of repeated URLs are answered before the router and the middleware (proxy.cache.fast): the lean hit
     # path of tiles and cached images; whatever else the middleware does must not be needed by a plain image hit.
-    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None, observe)
+    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None, _on_hit)
     return app

@@ -1,6 +1,8 @@
 """The ``arcbridge`` command.
 
-    arcbridge serve --config FILE [--host H] [--port P] [--workers N]
+    arcbridge serve --config FILE [--host H] [--port P] [--workers N] [--access-log off|common|json]
+    arcbridge init --backend URL [--flavor F] [--name folder/Name] [--output FILE]
+    arcbridge check-config --config FILE [--probe]
     arcbridge seed  --url http://gateway:8080 --service demo/World --bbox xmin,ymin,xmax,ymax --sizes 256,512 …
     arcbridge seed  --url … --service demo/Tiled --bbox … --levels 0-8 [--rate 50] [--state FILE]   (tiles)
     arcbridge purge --url http://gateway:8080 --service demo/World [--token T]   (or --config FILE: shared tier)
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -21,31 +22,35 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from proxy import heap
-from proxy.app import create_app
+from proxy import heap, serving
+from proxy.logs import ACCESS_LOG_FORMATS, LOG_FORMATS, setup_logging
+from proxy.ops import probe as ops
 from proxy.ops.metrics import multiprocess_dir, remove_multiprocess_dir
-from proxy.settings import ConfigError, Settings, load_settings
+from proxy.settings import ConfigError, Settings, load_settings, parse_settings
 from proxy.tiles.seed import parse_levels, seed_tiles
 from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
 from translators.errors import InvalidParameter
+from translators.ogc.flavors import FLAVORS
 
 log = logging.getLogger("arcbridge")
 
 
-def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool) -> None:
+def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool,
+               logs: tuple[str, str] = ("off", "text")) -> None:
     heap.limit_arenas()
-    logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
-    settings = load_settings(config)
+    setup_logging(level, logs[1])
+    try:
+        sock = serving.listen(host, port, reuse_port)
+    except serving.ListenError as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     loop = _new_loop()
-    app = create_app(settings)
-    # What is loaded by now (modules, settings, the app) lives as long as this process: keep it out of the cyclic
-    # collector's full passes, which would otherwise walk ~100 MB of library objects now and then mid-request.
-    gc.freeze()
-    # run_app handles SIGINT and SIGTERM, finishing the cleanup contexts before it returns.
-    web.run_app(app, host=host, port=port, print=lambda text: print(text, flush=True),
-                access_log=None, handle_signals=True, shutdown_timeout=10, reuse_port=reuse_port, loop=loop)
+    shown = f"[{host}]" if ":" in host else host
+    try:  # SIGINT and SIGTERM stop it (in-flight requests finish), SIGHUP reloads the configuration
+        loop.run_until_complete(serving.serve(config, sock, logs[0], f"http://{shown}:{sock.getsockname()[1]}"))
+    finally:
+        loop.close()
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -63,7 +68,8 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
                     args.workers)
     metrics_dir = multiprocess_dir()  # before the workers start: they sum their Prometheus values there
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True),
+    logs = (args.access_log, args.log_format)
+    workers = [context.Process(target=_serve_one, args=(args.config, host, port, args.log_level.upper(), True, logs),
                                name=f"arcbridge-worker-{i}") for i in range(args.workers)]
     for worker in workers:
         worker.start()
@@ -76,8 +82,19 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
             if worker.is_alive() and worker.pid is not None:
                 os.kill(worker.pid, signal.SIGTERM)
 
+    def reload(signum: int, frame: Any) -> None:
+        try:  # checked here too, to log once why a bad configuration is refused (each worker also refuses it)
+            load_settings(args.config)
+        except ConfigError as exc:
+            log.error("reload refused, the running configuration keeps serving: %s", exc)
+            return
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     # A worker that dies on its own takes the others down: a half-working pool is worse than a clear failure.
     while any(w.is_alive() for w in workers):
         for worker in workers:
@@ -92,13 +109,16 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m proxy``."""
     parser = argparse.ArgumentParser(prog="arcbridge", description="ArcGIS REST gateway over OGC backends")
+    parser.add_argument("--version", action="version", version=f"arcbridge {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _ops_parsers(sub)
     serve = sub.add_parser("serve", help="serve the configured services until SIGINT/SIGTERM")
     serve.add_argument("--config", required=True, help="YAML configuration file")
     serve.add_argument("--host", help="address to listen on (default: server.host or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port or 8080)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default 1)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    _serve_options(serve)
     seed = sub.add_parser("seed", help="warm a service's cache through a running gateway")
     seed.add_argument("--url", required=True, help="base URL of a running gateway, e.g. http://127.0.0.1:8080")
     seed.add_argument("--service", required=True, help="service name, e.g. demo/World")
@@ -125,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command in ("init", "check-config"):
+        return _init(args) if args.command == "init" else _check_config(args)
     logging.basicConfig(level="WARNING", format="%(levelname)s %(message)s")
     try:
         if args.command == "seed":
@@ -182,18 +204,94 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level.upper(), args.log_format)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"arcbridge: configuration error in {args.config}: {exc}", file=sys.stderr)
+        for error in exc.problems:
+            print(f"arcbridge: configuration error in {args.config}: {error}", file=sys.stderr)
         return 2
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     if args.workers < 1:
         print("arcbridge: --workers must be at least 1", file=sys.stderr)
         return 2
+    try:  # before the backends are probed, and once here rather than once per worker
+        serving.listen(host, port, args.workers > 1).close()
+    except serving.ListenError as exc:
+        print(f"arcbridge: {exc}", file=sys.stderr)
+        return 2
+    offered = asyncio.run(ops.offers(settings)) if args.probe else None
+    for line in ops.summary(settings, offered):
+        log.info("%s", line)
+    for problem in ops.problems(settings, offered) if offered else []:  # served anyway: it may come up later
+        log.warning("backend check: %s", problem)
     if args.workers > 1:
         return _serve_workers(args, settings, host, port)
-    _serve_one(args.config, host, port, args.log_level.upper(), False)
+    _serve_one(args.config, host, port, args.log_level.upper(), False, (args.access_log, args.log_format))
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("arcbridge")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--no-probe", dest="probe", action="store_false",
+                       help="do not ask the backends at start for the layers and coverages configured")
+    serve.add_argument("--log-format", default="text", choices=LOG_FORMATS, help="text lines or JSON objects")
+    serve.add_argument("--access-log", default="off", choices=ACCESS_LOG_FORMATS,
+                       help="one line per request: method, path, status, bytes, duration, cache (default off)")
+
+
+def _ops_parsers(sub: Any) -> None:
+    init = sub.add_parser("init", help="write a starting configuration from a backend's capabilities")
+    init.add_argument("--backend", required=True, help="the OGC server's URL, e.g. http://host/cgi-bin/mapserv?map=…")
+    init.add_argument("--flavor", choices=sorted(FLAVORS), help="the kind of server (default: guessed)")
+    init.add_argument("--name", default="Map", help="the MapServer service's name, 'Name' or 'folder/Name'")
+    init.add_argument("--output", help="write to this file (default: standard output)")
+    check = sub.add_parser("check-config", help="check a configuration: every problem, each naming its key")
+    check.add_argument("--config", required=True, help="YAML configuration file")
+    check.add_argument("--probe", action="store_true", help="also ask each backend for the layers/coverages named")
+
+
+def _init(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
+    try:
+        parse_settings({"services": {args.name: {"type": "MapServer", "backend": {"url": args.backend}}}})
+    except ConfigError as exc:
+        print(f"arcbridge: {exc.problem} (--name / --backend)", file=sys.stderr)
+        return 2
+    offer = asyncio.run(ops.discover(args.backend, args.flavor))
+    if offer.wms is None and not offer.coverages:
+        print(f"arcbridge: {args.backend} offers neither WMS nor WCS: "
+              f"{'; '.join(offer.problems.values())}", file=sys.stderr)
+        return 2
+    text = ops.render_config(offer, args.name)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        for error in exc.problems:
+            print(f"{args.config}: {error}")
+        return 2
+    problems = asyncio.run(ops.probe(settings)) if args.probe else []
+    for problem in problems:
+        print(f"{args.config}: {problem}")
+    if not problems:
+        print(f"{args.config}: {len(settings.services)} services, no problems found"
+              + ("" if args.probe else " (backends not contacted: --probe)"))
+    return 2 if problems else 0

@@ -40,6 +40,51 @@ class ConfigError(Exception):
         self.problem = problem
         super().__init__(f"{key}: {problem}")
 
+    @property
+    def problems(self) -> list[ConfigError]:
+        """Every problem found (one for a plain error)."""
+        return [self]
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration problems found in one pass (``check-config`` and ``serve`` list them all)."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self._problems = problems
+        super().__init__(problems[0].key, problems[0].problem)
+        self.args = ("\n".join(str(p) for p in problems),)
+
+    @property
+    def problems(self) -> list[ConfigError]:
+        """Every problem found."""
+        return self._problems
+
+
+class _Collector:
+    """Runs the checks of one part of the configuration after another, keeping every problem rather than the
+    first: a file with several mistakes is fixed in one round."""
+
+    def __init__(self) -> None:
+        self.problems: list[ConfigError] = []
+
+    def run(self, key: str, check: Any, *args: Any) -> Any:
+        """``check(*args)``, or None with its problem kept; an unexpected ValueError/TypeError from a value is a
+        problem of ``key`` too (never a traceback)."""
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            self.problems.append(ConfigError(key, f"invalid value ({exc})"))
+        return None
+
+    def raise_any(self) -> None:
+        """Raise what was found: the single error as it is, several as :class:`ConfigErrors`."""
+        if len(self.problems) == 1:
+            raise self.problems[0]
+        if self.problems:
+            raise ConfigErrors(self.problems)
+
 
 @dataclass(frozen=True)
 class BackendSettings:
@@ -200,9 +245,7 @@ def _backend(value: Any, key: str) -> BackendSettings:
     url = _text(data, "url", key)
     if not url:
         raise ConfigError(f"{key}.url", "is required")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    _http_url(url, f"{key}.url")
     flavor = _text(data, "flavor", key, DEFAULT_FLAVOR) or DEFAULT_FLAVOR
     if flavor not in FLAVORS:
         raise ConfigError(f"{key}.flavor", f"must be one of {', '.join(FLAVORS)}, got {flavor!r}")
@@ -219,8 +262,8 @@ def _backend(value: Any, key: str) -> BackendSettings:
     if order is not None and order not in CAPABILITIES_ORDERS:
         raise ConfigError(f"{key}.capabilitiesOrder", f"must be one of {', '.join(CAPABILITIES_ORDERS)}, got {order!r}")
     wfs_url = _text(data, "wfs", key)
-    if wfs_url is not None and (urlsplit(wfs_url).scheme not in ("http", "https") or not urlsplit(wfs_url).netloc):
-        raise ConfigError(f"{key}.wfs", f"must be an http(s) URL, got {wfs_url!r}")
+    if wfs_url is not None:
+        _http_url(wfs_url, f"{key}.wfs")
     return BackendSettings(
         url=url,
         wfs_url=wfs_url,
@@ -233,6 +276,17 @@ def _backend(value: Any, key: str) -> BackendSettings:
         capabilities_ttl=_number(data, "capabilitiesTTL", key, 300.0, 0),
         headers=dict(headers),
     )
+
+
+def _http_url(url: str, key: str) -> None:
+    """An http(s) URL with a host and, if given, a port in range (urlsplit's ``port`` raises on 99999)."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise ConfigError(key, f"must be an http(s) URL, got {url!r} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(key, f"must be an http(s) URL, got {url!r}")
 
 
 def _coverages(data: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
@@ -400,8 +454,8 @@ def _wmts(value: Any, key: str) -> WmtsSettings:
     if not layer:
         raise ConfigError(f"{key}.layer", "is required (the WMTS layer identifier)")
     url = _text(data, "url", key)
-    if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
-        raise ConfigError(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    if url is not None:
+        _http_url(url, f"{key}.url")
     return WmtsSettings(layer, url, _text(data, "matrixSet", key), _text(data, "style", key))
 
 
@@ -479,40 +533,56 @@ def _limits(value: Any, key: str, base: Limits) -> Limits:
 
 
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
-    """Validate a configuration mapping (as loaded from YAML)."""
+    """Validate a configuration mapping (as loaded from YAML); every problem is reported at once."""
     root = _mapping(data if data is not None else {}, "config")
-    _known(root, "config", {"services", "server", "cache", "admin", "limits"})
-    services_data = _mapping(root.get("services"), "services") if "services" in root else None
-    if not services_data:
-        raise ConfigError("services", "at least one service is required")
-    limits = _limits(root.get("limits"), "limits", Limits())
+    found = _Collector()
+    found.run("config", _known, root, "config", {"services", "server", "cache", "admin", "limits"})
+    services_data = found.run("services", _mapping, root.get("services"), "services") if "services" in root else None
+    if "services" not in root or (services_data is not None and not services_data):
+        found.problems.append(ConfigError("services", "at least one service is required"))
+    limits = found.run("limits", _limits, root.get("limits"), "limits", Limits()) or Limits()
     services = {}
-    for name, value in services_data.items():
-        service = _service(name, value)
-        if value.get("limits") is not None:  # a service's own limits, over the server's
-            service = replace(service, limits=_limits(value["limits"], f"services.{name}.limits", limits))
-        services[name.lower()] = service
-    cache = _cache(root.get("cache"))
-    admin_data = _mapping(root.get("admin") or {}, "admin")
+    for name, value in (services_data or {}).items():
+        service = found.run(f"services.{name}", _service_with_limits, name, value, limits)
+        if service is not None:
+            services[name.lower()] = service
+    cache = found.run("cache", _cache, root.get("cache"))
+    admin = found.run("admin", _admin, root.get("admin"))
+    server = found.run("server", _server, root.get("server"))
+    found.raise_any()
+    return Settings(services=services, cache=cache, admin=admin, limits=limits, source=source, **server)
+
+
+def _service_with_limits(name: Any, value: Any, limits: Limits) -> ServiceSettings:
+    service = _service(name, value)
+    if value.get("limits") is not None:  # a service's own limits, over the server's
+        service = replace(service, limits=_limits(value["limits"], f"services.{name}.limits", limits))
+    return service
+
+
+def _admin(value: Any) -> AdminSettings:
+    admin_data = _mapping(value or {}, "admin")
     _known(admin_data, "admin", {"enabled", "token"})
     enabled = admin_data.get("enabled", False)
     if not isinstance(enabled, bool):
         raise ConfigError("admin.enabled", "must be true or false")
-    admin = AdminSettings(enabled, _text(admin_data, "token", "admin"))
-    server = _mapping(root.get("server") or {}, "server")
+    return AdminSettings(enabled, _text(admin_data, "token", "admin"))
+
+
+def _server(value: Any) -> dict[str, Any]:
+    """The ``server`` section, as keyword arguments of :class:`Settings`."""
+    server = _mapping(value or {}, "server")
     _known(server, "server", {"host", "port", "outputTTL", "outputMaxBytes", "publicUrl"})
-    return Settings(
-        services=services,
-        cache=cache,
-        admin=admin,
-        limits=limits,
-        host=_text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
-        port=_number(server, "port", "server", 8080, 0, integer=True),
-        output_ttl=_number(server, "outputTTL", "server", 600.0, 1),
-        output_max_bytes=_number(server, "outputMaxBytes", "server", 256 * 1024 * 1024, 1024, integer=True),
-        public_url=_text(server, "publicUrl", "server"),
-        source=source,
-    )
+    port = _number(server, "port", "server", 8080, 0, integer=True)
+    if port > 65535:
+        raise ConfigError("server.port", f"must be at most 65535, got {port!r}")
+    return {
+        "host": _text(server, "host", "server", "127.0.0.1") or "127.0.0.1",
+        "port": port,
+        "output_ttl": _number(server, "outputTTL", "server", 600.0, 1),
+        "output_max_bytes": _number(server, "outputMaxBytes", "server", 256 * 1024 * 1024, 1024, integer=True),
+        "public_url": _text(server, "publicUrl", "server"),
+    }
 
 
 def load_settings(path: str | Path) -> Settings:

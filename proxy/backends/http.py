@@ -35,6 +35,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from proxy.logs import REQUEST_ID, REQUEST_ID_HEADER
 from proxy.ops import health
 from proxy.settings import BackendSettings
 from translators.errors import BackendError, BackendTimeout
@@ -294,6 +295,8 @@ class BackendClient:
         timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=self.settings.connect_timeout)
         session = self._session or self._open()
         headers = route.headers if form is None else {**route.headers, "Content-Type": FORM_TYPE}
+        if (request_id := REQUEST_ID.get()) is not None:  # the gateway request this serves, for the backend's logs
+            headers = {**headers, REQUEST_ID_HEADER: request_id}
         async with session.request("GET" if form is None else "POST", target, data=form, headers=headers,
                                    allow_redirects=False, timeout=timeout, proxy=route.proxy,
                                    proxy_headers=route.proxy_headers, ssl=route.tls) as answer:

@@ -113,7 +113,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, str],
                       admit: Callable[[web.Request], bool],
-                      observe: Callable[[str, int, float], None] | None = None) -> None:
+                      on_hit: Callable[[web.Request, web.StreamResponse, float], None] | None = None) -> None:
     """Make ``app`` answer unconditional GETs of fast-path URLs before aiohttp's router and middlewares run.
 
     aiohttp's server calls the application's ``_handle`` for every request; it resolves the route, builds the
@@ -124,7 +124,8 @@ def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, 
     the handler from the attribute.  ``admit`` is the gateway's size check of the request (a refusal takes the full
     path); ``extra`` are the headers the middleware would add (CORS), made part of every hit's headers.  Conditional
     requests take the full path (the middleware answers them by the same fast lookup, a 304 when they match).
-    ``observe`` (path, status, seconds) counts each hit answered here, as the middleware counts the rest (metrics).
+    ``on_hit`` (request, response, seconds) does for each hit answered here what the middlewares do for the rest
+    (metrics, the request id).
     """
     fast.extra_headers = dict(extra)
     handle: Handler = app._handle  # (aiohttp's request entry point, wrapped, not replaced)
@@ -136,8 +137,8 @@ def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, 
                 started = time.perf_counter()
                 response = fast.lookup(request.path_qs)
                 if response is not None:
-                    if observe is not None:
-                        observe(request.path, response.status, time.perf_counter() - started)
+                    if on_hit is not None:
+                        on_hit(request, response, time.perf_counter() - started)
                     return response
         return await handle(request)
 

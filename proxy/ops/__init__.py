@@ -1,2 +1,3 @@
 """Operating the gateway: health and readiness (:mod:`proxy.ops.health`), Prometheus metrics
-(:mod:`proxy.ops.metrics`) and the routes that serve them (:mod:`proxy.ops.routes`)."""
+(:mod:`proxy.ops.metrics`), the routes that serve them (:mod:`proxy.ops.endpoints`), and what a backend offers for
+``init``, ``check-config --probe`` and the start-up checks of ``serve`` (:mod:`proxy.ops.probe`)."""

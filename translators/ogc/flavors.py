@@ -63,6 +63,8 @@ class Flavor:
     wfs_expression_parameter: str | None = None
     wfs_start_index: bool = False
     wfs_compares_dates: bool = True  # does its WFS filter compare date fields with date literals?
+    # Byte strings only this server writes into its WMS capabilities (``arcbridge init`` guesses the flavour by them).
+    capabilities_marks: tuple[bytes, ...] = ()
 
     def dpi_params(self, dpi: float) -> dict[str, str]:
         """Return the vendor parameters that pass ``dpi`` on."""
@@ -92,6 +94,7 @@ class Flavor:
 FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
     Flavor(
         name="mapserver",
+        capabilities_marks=(b"<!-- MapServer version", b"mapserver.gis.umn.edu"),
         filter_dialect=OgcFilterDialect(parameter="FILTER", separator="", layer_template="({})", unfiltered="",
                                         variant=MapServerOgc),
         dpi_parameter="MAP_RESOLUTION",
@@ -121,6 +124,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
     ),
     Flavor(
         name="qgis",
+        capabilities_marks=(b"www.qgis.org", b"QGIS"),
         filter_dialect=OgcFilterDialect(parameter="FILTER", separator="", layer_template="({})", unfiltered="",
                                         variant=QgisOgc),
         dpi_parameter="DPI",
@@ -154,6 +158,7 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
     ),
     Flavor(
         name="geoserver",
+        capabilities_marks=(b"/geoserver/", b"GeoServer"),
         filter_dialect=CqlFilterDialect(parameter="CQL_FILTER", separator=";", layer_template="{}",
                                         unfiltered="INCLUDE"),
         dpi_parameter="FORMAT_OPTIONS",
@@ -198,3 +203,9 @@ FLAVORS: dict[str, Flavor] = {flavor.name: flavor for flavor in (
 
 DEFAULT_FLAVOR = "generic"
 """The flavour of a backend whose configuration names none: plain WMS/WCS."""
+
+
+def guess_flavor(capabilities: bytes) -> str:
+    """The flavour whose marks a WMS capabilities document carries (:data:`DEFAULT_FLAVOR` when none does)."""
+    return next((name for name, flavor in FLAVORS.items()
+                 if any(mark in capabilities for mark in flavor.capabilities_marks)), DEFAULT_FLAVOR)

@@ -1,0 +1,197 @@
+"""Operating the gateway: what a backend offers (``init``), whether a configuration matches its backends
+(``check-config --probe``, and the warnings of ``serve``), and the start-up summary of the services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from proxy.backends.http import BackendClient
+from proxy.settings import BackendSettings, Settings
+from translators.errors import ArcGISError
+from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS, guess_flavor
+from translators.ogc.wcs import coverage_ids
+from translators.ogc.wms import WmsCapabilities, WmsLayer, parse_capabilities
+from translators.ogc.xml import exception_messages
+
+log = logging.getLogger("arcbridge")
+PROBE_TIMEOUT = 10.0
+
+
+@dataclass
+class Offer:
+    """What one backend URL answered: its WMS layers (top first), WCS coverages and WFS feature types, and why
+    a service type is missing (``problems``, by service kind)."""
+
+    url: str
+    flavor: str
+    wms: WmsCapabilities | None = None
+    layers: list[WmsLayer] = field(default_factory=list)  # the layers under the root, the top one first
+    coverages: list[str] = field(default_factory=list)
+    feature_types: list[str] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def layer_names(self) -> set[str]:
+        """Every named WMS layer, groups and sub-layers included."""
+        names: set[str] = set()
+        stack = [self.wms.root] if self.wms else []
+        while stack:
+            layer = stack.pop()
+            if layer.name:
+                names.add(layer.name)
+            stack.extend(layer.children)
+        return names
+
+
+async def _get(client: BackendClient, params: dict[str, str], what: str) -> bytes:
+    """One capabilities request; a failure is a ValueError naming what was asked and what came back."""
+    try:
+        response = await client.get(params)
+    except ArcGISError as exc:
+        raise ValueError(f"{what}: {exc.message} {'; '.join(exc.details)}".strip()) from None
+    messages = exception_messages(response.body)
+    if response.status != 200 or messages is not None:
+        found = "; ".join(messages or []) or f"HTTP {response.status}, {response.body[:80]!r}"
+        raise ValueError(f"{what}: {found}")
+    return response.body
+
+
+async def discover(url: str, flavor: str | None = None, wfs_url: str | None = None) -> Offer:
+    """Ask ``url`` for its WMS, WCS and WFS capabilities (each may be missing); guess the flavour if not given."""
+    settings = BackendSettings(url=url, flavor=flavor or DEFAULT_FLAVOR, timeout=PROBE_TIMEOUT,
+                               connect_timeout=PROBE_TIMEOUT)
+    client = BackendClient(settings)
+    offer = Offer(url, flavor or DEFAULT_FLAVOR)
+    try:
+        try:
+            xml = await _get(client, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"}, "WMS")
+            offer.flavor = flavor or guess_flavor(xml)
+            offer.wms = parse_capabilities(xml, "1.3.0", FLAVORS[offer.flavor].fix_group_extents)
+            children = [c for c in offer.wms.root.children] if offer.wms.root.children else [offer.wms.root]
+            offer.layers = children if FLAVORS[offer.flavor].capabilities_top_first else children[::-1]
+        except (ValueError, ArcGISError) as exc:
+            offer.problems["MapServer"] = str(exc)
+        try:
+            offer.coverages = coverage_ids(await _get(client, {"SERVICE": "WCS", "REQUEST": "GetCapabilities"},
+                                                      "WCS"))[1]
+        except (ValueError, ArcGISError) as exc:
+            offer.problems["ImageServer"] = str(exc)
+        offer.feature_types = await _feature_types(client if wfs_url is None else BackendClient(
+            BackendSettings(url=wfs_url, timeout=PROBE_TIMEOUT, connect_timeout=PROBE_TIMEOUT)))
+    finally:
+        await client.close()
+    return offer
+
+
+async def _feature_types(client: BackendClient) -> list[str]:
+    """The WFS feature type names at the client's URL ([] when it has no WFS)."""
+    try:
+        xml = await _get(client, {"SERVICE": "WFS", "REQUEST": "GetCapabilities"}, "WFS")
+        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    except (ValueError, ArcGISError, etree.XMLSyntaxError):
+        return []
+    names = root.xpath("//*[local-name()='FeatureType']/*[local-name()='Name']/text()")
+    return [str(n).split(":")[-1] for n in names] if isinstance(names, list) else []
+
+
+def _name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_\-.]+", "_", text).strip("_") or "Service"
+
+
+def _q(text: str) -> str:
+    """A YAML scalar (JSON strings are YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_config(offer: Offer, name: str) -> str:
+    """A commented starting configuration for what ``offer`` found (see ``arcbridge init``)."""
+    folder, _, short = name.rpartition("/")
+    prefix = f"{folder}/" if folder else ""
+    lines = [f"# arcbridge configuration generated by `arcbridge init --backend {offer.url}`.",
+             "# Check it with `arcbridge check-config --config FILE --probe`; every key is described in the README.",
+             "server:", "  host: 127.0.0.1", "  port: 8080", "", "services:"]
+    if offer.wms is not None:
+        lines += [f"  # WMS: {offer.wms.title or 'untitled'}", f"  {name}:", "    type: MapServer",
+                  f"    backend: {{url: {_q(offer.url)}, flavor: {offer.flavor}}}",
+                  "    # ArcGIS layer ids follow this list: id 0 is drawn on top (the groups' sub-layers follow them)",
+                  "    layers:"]
+        for layer in offer.layers:
+            if layer.name:
+                lines.append(f"      - {_q(layer.name)}  # {layer.title}".rstrip())
+        queryable = sorted(set(offer.feature_types) & offer.layer_names())
+        lines.append(f"    # WFS at the same URL: layer query for {', '.join(queryable)}" if queryable else
+                     "    # no WFS at this URL: the layers draw but do not answer query (backend.wfs: URL to add one)")
+    else:
+        lines.append(f"  # no WMS ({offer.problems.get('MapServer', 'not found')})")
+    for coverage in offer.coverages:
+        lines += [f"  {prefix}{_name_part(short + '_' + coverage)}:", "    type: ImageServer",
+                  f"    backend: {{url: {_q(offer.url)}, flavor: {offer.flavor}}}", f"    coverage: {_q(coverage)}"]
+    if not offer.coverages:
+        lines.append(f"  # no WCS coverages ({offer.problems.get('ImageServer', 'none offered')})")
+    return "\n".join(lines) + "\n"
+
+
+async def probe(settings: Settings) -> list[str]:
+    """What the configured services name that their backends lack, or backends that do not answer: one message per
+    problem, naming the key and what the backend does offer."""
+    return problems(settings, await offers(settings))
+
+
+async def offers(settings: Settings) -> dict[str, Offer]:
+    """What each service's backend offers, by service name (each backend asked once)."""
+    keys = {(s.backend.url, s.backend.flavor, s.backend.wfs_url) for s in settings.services.values()}
+    found = await asyncio.gather(*(discover(url, flavor, wfs) for url, flavor, wfs in keys))
+    by_backend = dict(zip(keys, found, strict=True))
+    return {name: by_backend[(s.backend.url, s.backend.flavor, s.backend.wfs_url)]
+            for name, s in settings.services.items()}
+
+
+def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
+    """The messages of :func:`probe` for what was found."""
+    problems: list[str] = []
+    for name, service in settings.services.items():
+        offer = offered[name]
+        key = f"services.{service.name}"
+        if service.type in offer.problems:
+            problems.append(f"{key}.backend.url: {service.backend.url} did not answer as expected "
+                            f"({offer.problems[service.type]})")
+            continue
+        if service.type == "MapServer":
+            problems += _unknown(f"{key}.layers", service.layers or (), offer.layer_names())
+            problems += _unknown(f"{key}.hiddenLayers", service.hidden_layers, offer.layer_names())
+        else:
+            wanted = ((service.coverage,) if service.coverage else ()) + tuple(c for _, c in service.coverages)
+            problems += _unknown(f"{key}.coverage", wanted, set(offer.coverages))
+            if service.preview_layer and offer.wms is not None:
+                problems += _unknown(f"{key}.previewLayer", (service.preview_layer,), offer.layer_names())
+    return problems
+
+
+def _unknown(key: str, wanted: Sequence[str], known: set[str]) -> list[str]:
+    missing = [w for w in wanted if w not in known]
+    if not missing:
+        return []
+    offered = ", ".join(sorted(known)[:50]) or "none"
+    return [f"{key}: unknown {', '.join(missing)} (the backend offers: {offered})"]
+
+
+def summary(settings: Settings, offered: dict[str, Offer] | None = None) -> list[str]:
+    """The start-up log's lines: each service, its backend and its layers (configured, else those the backend
+    offers when ``offered`` is known) or coverages."""
+    lines = []
+    for name, service in settings.services.items():
+        offer = (offered or {}).get(name)
+        found = [layer.name for layer in offer.layers if layer.name] if offer is not None else []
+        every = f"every layer of the capabilities ({', '.join(found)})" if found else "every layer of the capabilities"
+        what = (f"layers {', '.join(service.layers)}" if service.layers else every) \
+            if service.type == "MapServer" else \
+            f"coverage {service.coverage or ', '.join(c for _, c in service.coverages)}"
+        lines.append(f"service {service.name} ({service.type}) from {service.backend.url} "
+                     f"[{service.backend.flavor}]: {what}")
+    return lines
