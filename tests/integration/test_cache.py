@@ -76,6 +76,10 @@ def test_the_lean_hit_path_answers_as_the_full_path_does(gateway: Gateway) -> No
     refused = export(gateway, bbox=bbox, headers={"X-Big": "x" * 17000})
     assert refused.status == 431 and refused.json()["error"]["code"] == 431
     assert export(gateway, bbox=bbox, headers={"If-None-Match": first.headers["ETag"]}).status == 304
+    # … and what the middlewares do for every answer: the request id echoed (given, or made fresh per request)
+    traced = export(gateway, bbox=bbox, headers={"X-Request-ID": "trace-7"})
+    assert traced.headers["X-Arcbridge-Cache"] == "hit" and traced.headers["X-Request-ID"] == "trace-7"
+    assert hits[0].headers["X-Request-ID"] != hits[1].headers["X-Request-ID"]
 
 
 def test_same_meaning_shares_entries_and_differences_do_not(gateway: Gateway) -> None:
