@@ -69,11 +69,13 @@ def seed_requests(bbox: tuple[float, float, float, float], sr_code: str, sizes: 
                     yield SeedRequest((left, top - step_y, left + step_x, top), width, height)
 
 
-def _bar(done: int, total: int, failed: int, started: float, out: TextIO) -> None:
+def progress_bar(done: int, total: int, failed: int, started: float, out: TextIO, unit: str = "requests") -> None:
+    """One line of a seeding run's progress: a bar, the count of ``unit`` (requests, tiles), the rate and the
+    failures."""
     width = 30
     filled = int(width * done / max(total, 1))
     rate = done / max(time.monotonic() - started, 1e-6)
-    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:.1f} req/s"
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit} {rate:.1f} {unit}/s"
               + (f" {failed} failed" if failed else ""))
     out.flush()
 
@@ -112,7 +114,7 @@ async def seed(base_url: str, service: str, kind: str, bbox: tuple[float, float,
             except (aiohttp.ClientError, TimeoutError):
                 failed += 1
             done += 1
-            _bar(done, len(requests), failed, started, out)
+            progress_bar(done, len(requests), failed, started, out)
 
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(timeout=timeout) as session:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from proxy.tools import progress_bar
 from translators.crs import resolve_sr, transform_bbox
 from translators.errors import InvalidParameter
 
@@ -56,15 +57,6 @@ def tile_blocks(tile_info: dict[str, Any], levels: tuple[int, int], bbox: tuple[
             for bc in range(c0 - c0 % BLOCK, c1 + 1, BLOCK):
                 yield [(level, r, c) for r in range(max(br, r0), min(br + BLOCK, r1 + 1))
                        for c in range(max(bc, c0), min(bc + BLOCK, c1 + 1))]
-
-
-def _bar(done: int, total: int, failed: int, started: float, out: TextIO) -> None:
-    width = 30
-    filled = int(width * done / max(total, 1))
-    rate = done / max(time.monotonic() - started, 1e-6)
-    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles {rate:.1f} tiles/s"
-              + (f" {failed} failed" if failed else ""))
-    out.flush()
 
 
 class _Progress:
@@ -136,7 +128,7 @@ async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox:
                 began = time.monotonic()
                 await asyncio.gather(*(one(*tile) for tile in blocks[index]))
                 progress.block_done(index)
-                _bar(counts["done"], total, counts["failed"], started, out)
+                progress_bar(counts["done"], total, counts["failed"], started, out, "tiles")
                 if rate > 0:  # at most ``rate`` tiles per second from each worker's share
                     await asyncio.sleep(max(0.0, len(blocks[index]) * concurrency / rate
                                             - (time.monotonic() - began)))
