@@ -402,6 +402,48 @@ def _cpu_summary(runs: list[dict[str, float]]) -> str:
     return f"{cores:.2f} cores ({cpu_us:.0f} µs CPU/request; wrk {wrk_cores:.2f} cores)"
 
 
+@dataclass
+class _HitRun:
+    """A hit URL measured against a bare aiohttp handler serving its bytes, wrk alternated."""
+
+    runs: dict[str, list[dict[str, float]]]
+    misses: int  # backend GetMaps during the runs (0 when every request was a hit)
+    size: int  # bytes of the answer
+    g: float
+    b: float
+    g_text: str
+    b_text: str
+
+    @property
+    def ratio(self) -> float:
+        return self.g / self.b
+
+    def cpu(self) -> str:
+        return f"{_cpu_summary(self.runs['arcbridge'])} vs {_cpu_summary(self.runs['bare'])}"
+
+
+def _hits_against_bare(env: Env, gateway: BenchGateway, url: str, what: str) -> _HitRun:
+    status, ctype, body = get_once(url)
+    _ok(status, ctype, body, what)
+    _warm_all_workers(url, 4)
+    body_file = env.workdir / f"{what.replace(' ', '-')}-body.bin"
+    body_file.write_bytes(body)
+    bare = env.helper("benchmarks.bare", ["--body", str(body_file), "--content-type", ctype.split(";")[0]])
+    before = env.getmap_count()
+    runs = _alternate_wrk(env, {"arcbridge": (url, gateway.pids()), "bare": (bare.url + "/export", [bare.proc.pid])})
+    misses = env.getmap_count() - before
+    bare.stop()
+    g, g_text = _rps_summary(runs["arcbridge"])
+    b, b_text = _rps_summary(runs["bare"])
+    return _HitRun(runs, misses, len(body), g, b, g_text, b_text)
+
+
+def _hit_row(row: Row, run: _HitRun, target: float) -> None:
+    row.arcbridge, row.reference, row.ratio = f"{run.g:.0f} req/s", f"{run.b:.0f} req/s (bare aiohttp)", run.ratio
+    row.verdict = _ratio_verdict(run.ratio, target, True) if run.misses == 0 else "FAIL"
+    row.details = {"arcbridge": run.runs["arcbridge"], "bare": run.runs["bare"]}
+
+
 def hit_throughput(env: Env) -> list[Row]:
     """Requests/s of a cached export ÷ a bare aiohttp handler returning the same bytes (wrk, alternated)."""
     row = Row(2, "hit throughput, 256² PNG", target="≥ 0.6")
@@ -409,27 +451,11 @@ def hit_throughput(env: Env) -> list[Row]:
     if not env.cache_ok:
         row.notes = f"not run: no cache in this build ({env.cache_problem})"
         return [row]
-    url = gateway.url + export_path(HIT_BOX, 256, "png")
-    status, ctype, body = get_once(url)
-    _ok(status, ctype, body, "cached export")
-    _warm_all_workers(url, 4)
-    body_file = env.workdir / "hit-body.bin"
-    body_file.write_bytes(body)
-    bare = env.helper("benchmarks.bare", ["--body", str(body_file), "--content-type", ctype.split(";")[0]])
-    before = env.getmap_count()
-    runs = _alternate_wrk(env, {"arcbridge": (url, gateway.pids()), "bare": (bare.url + "/export", [bare.proc.pid])})
-    misses = env.getmap_count() - before
-    bare.stop()
-    g, g_text = _rps_summary(runs["arcbridge"])
-    b, b_text = _rps_summary(runs["bare"])
-    ratio = g / b
-    row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{b:.0f} req/s (bare aiohttp)", ratio
-    row.verdict = _ratio_verdict(ratio, 0.6, True) if misses == 0 else "FAIL"
+    run = _hits_against_bare(env, gateway, gateway.url + export_path(HIT_BOX, 256, "png"), "cached export")
+    _hit_row(row, run, 0.6)
     row.notes = (f"wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, medians; runs "
-                 f"{g_text} vs {b_text}; server CPU {_cpu_summary(runs['arcbridge'])} vs {_cpu_summary(runs['bare'])}; "
-                 f"{len(body)} B body; backend GetMaps during the runs: {misses}; wrk shares the 2 cores with the "
-                 "server (both sides)")
-    row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
+                 f"{run.g_text} vs {run.b_text}; server CPU {run.cpu()}; {run.size} B body; backend GetMaps during "
+                 f"the runs: {run.misses}; wrk shares the 2 cores with the server (both sides)")
     return [row]
 
 
@@ -437,27 +463,12 @@ def tile_hits(env: Env) -> list[Row]:
     """Requests/s of a tile hit (memory tier, fast path) ÷ a bare aiohttp handler returning the same bytes."""
     row = Row(9, "tile hit throughput, 256² PNG tile", target="≥ 0.8")
     gateway = env.gateway("recorded", recorded=True)
-    url = gateway.url + f"/arcgis/rest/services/{TILES}/MapServer/tile/5/11/17"
-    status, ctype, body = get_once(url)
-    _ok(status, ctype, body, "tile")
-    _warm_all_workers(url, 4)
-    body_file = env.workdir / "tile-body.bin"
-    body_file.write_bytes(body)
-    bare = env.helper("benchmarks.bare", ["--body", str(body_file), "--content-type", ctype.split(";")[0]])
-    before = env.getmap_count()
-    runs = _alternate_wrk(env, {"arcbridge": (url, gateway.pids()), "bare": (bare.url + "/export", [bare.proc.pid])})
-    misses = env.getmap_count() - before
-    bare.stop()
-    g, g_text = _rps_summary(runs["arcbridge"])
-    b, b_text = _rps_summary(runs["bare"])
-    ratio = g / b
-    row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{b:.0f} req/s (bare aiohttp)", ratio
-    row.verdict = _ratio_verdict(ratio, 0.8, True) if misses == 0 else "FAIL"
+    run = _hits_against_bare(env, gateway, gateway.url + f"/arcgis/rest/services/{TILES}/MapServer/tile/5/11/17",
+                             "tile")
+    _hit_row(row, run, 0.8)
     row.notes = (f"…/tile/5/11/17 of a webmercator-tiled service; wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s "
-                 f"x{env.sizes.wrk_rounds} alternated, medians; runs {g_text} vs {b_text}; server CPU "
-                 f"{_cpu_summary(runs['arcbridge'])} vs {_cpu_summary(runs['bare'])}; {len(body)} B tile; "
-                 f"backend GetMaps during the runs: {misses}")
-    row.details = {"arcbridge": runs["arcbridge"], "bare": runs["bare"]}
+                 f"x{env.sizes.wrk_rounds} alternated, medians; runs {run.g_text} vs {run.b_text}; server CPU "
+                 f"{run.cpu()}; {run.size} B tile; backend GetMaps during the runs: {run.misses}")
     return [row]
 
 
