@@ -16,7 +16,7 @@ from proxy.tiles.seed import _within_data, tile_blocks
 from proxy.tiles.store import NewTile, TileStore, store_file
 from translators.arcgis.tiles import TileScheme, check_tile, lods, tiled_root, tilemap
 from translators.crs import resolve_sr, transform_bbox
-from translators.errors import NotFound
+from translators.errors import NotFound, NoTiles
 from translators.tiles.cut import cut_metatile
 from translators.tiles.grid import metatile, webmercator
 
@@ -58,6 +58,9 @@ def test_grid_edges_and_out_of_range() -> None:
     assert grid.tiles_in(2, (0.0, 0.0, 1.0, 1.0)) == (1, 2, 1, 2)
     data = tilemap(scheme, 1, 0, 0, 4, 4, WORLD)
     assert data["data"] == [1, 1, 0, 0, 1, 1, 0, 0] + [0] * 8
+    with pytest.raises(NoTiles) as empty:  # ArcGIS's "no tile in the window": 422, not a map of zeros
+        tilemap(scheme, 1, 2, 2, 4, 4, WORLD)
+    assert empty.value.status == 422
 
 
 def test_metatile_buffer_is_clipped_at_the_grid() -> None:
