@@ -23,6 +23,7 @@ from tests.clients.harness.pages import (
     REPO_ROOT,
     WebPages,
     leaflet_grid_bbox_3857,
+    map_state,
     png_to_rgba,
     wait_map_loaded,
 )
@@ -35,8 +36,7 @@ pytestmark = pytest.mark.client
 
 WIDTH, HEIGHT = 400, 300
 ZOOM = 3  # a level the other tile tests do not ask for; its view spans several 10° cells and region edges
-RESOLUTION = 156543.03392800014 / 2**ZOOM
-SCALE = RESOLUTION * 96 * 39.37  # Esri's scale of that level (tileInfo's lods, MapView's scale)
+SCALE = 156543.03392800014 / 2**ZOOM * 96 * 39.37  # Esri's scale of that level (tileInfo's lods, MapView's scale)
 CENTER = (1_200_000.0, 3_800_000.0)
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-arcgis-js.sh"
 
@@ -63,15 +63,19 @@ def gateway(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory)
         yield gw
 
 
-def view_center() -> tuple[float, float]:
+def resolution(level: int) -> float:
+    return 156543.03392800014 / 2**level
+
+
+def view_center(level: int) -> tuple[float, float]:
     # On the level's pixel grid (the view has an even size): the view's pixels are then whole tile pixels.
-    bbox = leaflet_grid_bbox_3857(CENTER, RESOLUTION, (WIDTH, HEIGHT))
+    bbox = leaflet_grid_bbox_3857(CENTER, resolution(level), (WIDTH, HEIGHT))
     return (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
 
 
-def tiles_covering(bounds: dict[str, Any]) -> set[tuple[int, int]]:
-    """(row, col) of the level-ZOOM tiles the view's extent touches."""
-    span = 256 * RESOLUTION
+def tiles_covering(bounds: dict[str, Any], level: int) -> set[tuple[int, int]]:
+    """(row, col) of the tiles of ``level`` the view's extent touches."""
+    span = 256 * resolution(level)
     cols = range(math.floor((bounds["xmin"] + HALF_WORLD) / span), math.ceil((bounds["xmax"] + HALF_WORLD) / span))
     rows = range(math.floor((HALF_WORLD - bounds["ymax"]) / span), math.ceil((HALF_WORLD - bounds["ymin"]) / span))
     return {(row, col) for row in rows for col in cols}
@@ -94,7 +98,7 @@ async def open_view(chromium: Chromium, url: str) -> tuple[Page, dict[str, Any]]
 async def test_tile_layer_reads_tile_info_fetches_tiles_and_draws_them(
         chromium: Chromium, web_pages: WebPages, gateway: Gateway, mapserver: FastCgiBackend) -> None:
     service = gateway.services_url("t/World")
-    url = web_pages.url("arcgis-view.html", service=service, center=view_center(), zoom=ZOOM)
+    url = web_pages.url("arcgis-view.html", service=service, center=view_center(ZOOM), zoom=ZOOM)
     page, state = await open_view(chromium, url)
     # The SDK accepted the root JSON: the layer loaded, its tileInfo is the service's, the view took its LODs.
     layer = await page.evaluate(
@@ -106,29 +110,46 @@ async def test_tile_layer_reads_tile_info_fetches_tiles_and_draws_them(
     assert layer["lods"] == [[lod["level"], lod["resolution"], lod["scale"]] for lod in published["lods"]]
     assert layer["wkid"] == 102100 and layer["viewLods"] == len(published["lods"])
     assert [r.status for r in page.requests if r.path.endswith("/t/World/MapServer")] == [200]
-    shown = state["bounds"]
-    assert shown["zoom"] == ZOOM and shown["wkid"] == 102100 and shown["resolution"] == pytest.approx(RESOLUTION)
+    await check_tiles_drawn(page, service, mapserver, ZOOM, state["bounds"])
+    # Zoomed in one level (as a user would, without animation): the tiles of the next level, drawn as well.
+    x, y = view_center(ZOOM + 1)
+    target = {"center": {"x": x, "y": y, "spatialReference": {"wkid": 102100}}, "zoom": ZOOM + 1}
+    zoomed = await page.evaluate(
+        f"__view.goTo({json.dumps(target)}, {{animate: false}})"
+        ".then(() => arcgis.reactiveUtils.whenOnce(() => !__view.updating && __view.stationary))"
+        ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
+        ".then(() => ({xmin: __view.extent.xmin, ymin: __view.extent.ymin, xmax: __view.extent.xmax,"
+        " ymax: __view.extent.ymax, zoom: __view.zoom, resolution: __view.resolution, wkid: 102100,"
+        " width: __view.width, height: __view.height}))", timeout=60)
+    await check_tiles_drawn(page, service, mapserver, ZOOM + 1, zoomed)
+    assert page.exceptions == [] and (await map_state(page))["errors"] == []
+
+
+async def check_tiles_drawn(page: Page, service: str, mapserver: FastCgiBackend, level: int,
+                            shown: dict[str, Any]) -> None:
+    """The view shows ``level``: the SDK read its tilemap, fetched its tiles, and the canvas shows their content."""
+    assert shown["zoom"] == level and shown["wkid"] == 102100
+    assert shown["resolution"] == pytest.approx(resolution(level))
     assert (shown["width"], shown["height"]) == (WIDTH, HEIGHT)
     # It read the tilemap (the service's capabilities say Tilemap) before asking for tiles of that level.
-    assert [r.status for r in page.requests if f"/t/World/MapServer/tilemap/{ZOOM}/" in r.path] == [200]
+    assert [r.status for r in page.requests if f"/t/World/MapServer/tilemap/{level}/" in r.path] == [200]
     # It fetched …/tile/{level}/{row}/{col}: every tile of the view (and a ring around it it prefetches), all 200.
-    prefix = f"/t/World/MapServer/tile/{ZOOM}/"
+    prefix = f"/t/World/MapServer/tile/{level}/"
     tiles = [r for r in page.requests if prefix in r.path]
     assert tiles and all(r.status == 200 and r.mime_type == "image/png" for r in tiles), page.diagnostics()
     fetched = {tuple(int(v) for v in r.path.rsplit(prefix, 1)[1].split("/")) for r in tiles}
-    needed = tiles_covering(shown)
+    needed = tiles_covering(shown, level)
     assert needed <= fetched, (needed, fetched)
     rows, cols = {r for r, _ in needed}, {c for _, c in needed}
     assert all(min(rows) - 1 <= r <= max(rows) + 1 and min(cols) - 1 <= c <= max(cols) + 1 for r, c in fetched)
     # The gateway answered them: they are now in its memory tier.
     for row, col in sorted(needed):
-        assert fetch(f"{service}/tile/{ZOOM}/{row}/{col}").headers["X-Arcbridge-Cache"] == "hit", (row, col)
+        assert fetch(f"{service}/tile/{level}/{row}/{col}").headers["X-Arcbridge-Cache"] == "hit", (row, col)
     # The canvas shows the tiles' content: the backend's own picture of the view's extent.
     screenshot = png_to_rgba(await page.screenshot())
     expected = backend_picture(mapserver, (shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]), WIDTH,
                                HEIGHT)
     assert mismatch_fraction(screenshot, expected, tol=3) < 0.01, page.diagnostics()
-    assert page.exceptions == [] and state["errors"] == []
 
 
 MAP_IMAGE_CASES = [  # service, sublayers shown (None: the service's), their definitionExpression, WMS layers drawn
@@ -145,7 +166,7 @@ async def test_map_image_layer_exports_the_visible_sublayers(
         chromium: Chromium, web_pages: WebPages, gateway: Gateway, mapserver: FastCgiBackend, name: str,
         sublayers: list[int] | None, definition: str | None, wms_layers: str) -> None:
     service = gateway.services_url(name)
-    url = web_pages.url("arcgis-view.html", service=service, layer="image", center=view_center(), scale=SCALE,
+    url = web_pages.url("arcgis-view.html", service=service, layer="image", center=view_center(ZOOM), scale=SCALE,
                         sublayers=sublayers, definition=definition)
     page, state = await open_view(chromium, url)
     shown = state["bounds"]
@@ -158,7 +179,7 @@ async def test_map_image_layer_exports_the_visible_sublayers(
     assert (json.loads(query["layerDefs"]) if "layerDefs" in query else None) == (
         None if definition is None else {"0": definition})
     assert [float(v) for v in query["bbox"].split(",")] == pytest.approx(
-        [shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]], abs=RESOLUTION / 100)
+        [shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]], abs=resolution(ZOOM) / 100)
     assert (query["size"], query["bboxSR"], query["f"]) == (f"{WIDTH},{HEIGHT}", "102100", "image")
     screenshot = png_to_rgba(await page.screenshot())
     expected = backend_picture(mapserver, (shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]), WIDTH,
