@@ -132,10 +132,12 @@ async def check_tiles_drawn(page: Page, service: str, mapserver: FastCgiBackend,
     assert shown["resolution"] == pytest.approx(resolution(level))
     assert (shown["width"], shown["height"]) == (WIDTH, HEIGHT)
     # It read the tilemap (the service's capabilities say Tilemap) before asking for tiles of that level.
-    assert [r.status for r in page.requests if f"/t/World/MapServer/tilemap/{level}/" in r.path] == [200]
+    tilemaps = [i for i, r in enumerate(page.requests) if f"/t/World/MapServer/tilemap/{level}/" in r.path]
+    assert [page.requests[i].status for i in tilemaps] == [200], page.diagnostics()
     # It fetched …/tile/{level}/{row}/{col}: every tile of the view (and a ring around it it prefetches), all 200.
     prefix = f"/t/World/MapServer/tile/{level}/"
     tiles = [r for r in page.requests if prefix in r.path]
+    assert tiles and page.requests.index(tiles[0]) > tilemaps[0]
     assert tiles and all(r.status == 200 and r.mime_type == "image/png" for r in tiles), page.diagnostics()
     fetched = {tuple(int(v) for v in r.path.rsplit(prefix, 1)[1].split("/")) for r in tiles}
     needed = tiles_covering(shown, level)
