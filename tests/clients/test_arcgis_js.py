@@ -10,12 +10,14 @@ import math
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.backends.dataspec import REGION_COLOURS
+from tests.backends.mapproxy import MapProxyBackend
 from tests.backends.servers import FastCgiBackend
 from tests.clients.harness.chromium import Chromium, Page
 from tests.clients.harness.pages import (
@@ -63,6 +65,19 @@ def gateway(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory)
         yield gw
 
 
+@pytest.fixture(scope="module")
+def wmts_gateway(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A tiled service whose tiles are MapProxy's WMTS tiles (of MapServer's ``rgb``), passed through."""
+    if (why := MapProxyBackend.unavailable()) is not None:
+        unavailable(why)
+    with MapProxyBackend(mapserver.url, tmp_path_factory.mktemp("arcgis-js-mapproxy"), wmts=True) as mapproxy:
+        backend = {"url": mapproxy.url, "flavor": "generic"}
+        config = {"services": {"w/World": {"type": "MapServer", "backend": backend, "layers": ["rgb"],
+                                           "tiles": {"grid": "webmercator", "wmts": {"layer": "rgb"}}}}}
+        with Gateway(config, tmp_path_factory.mktemp("arcgis-js-wmts")) as gw:
+            yield gw
+
+
 def resolution(level: int) -> float:
     return 156543.03392800014 / 2**level
 
@@ -95,9 +110,18 @@ async def open_view(chromium: Chromium, url: str) -> tuple[Page, dict[str, Any]]
     return page, state
 
 
+TILED_CASES = [  # the gateway fixture, its service, the MapServer layers its tiles show
+    ("gateway", "t/World", "rgb,regions"),  # tiles cut from metatiles drawn by MapServer
+    ("wmts_gateway", "w/World", "rgb"),  # tiles passed through from MapProxy's WMTS
+]
+
+
+@pytest.mark.parametrize(("fixture", "name", "wms_layers"), TILED_CASES)
 async def test_tile_layer_reads_tile_info_fetches_tiles_and_draws_them(
-        chromium: Chromium, web_pages: WebPages, gateway: Gateway, mapserver: FastCgiBackend) -> None:
-    service = gateway.services_url("t/World")
+        chromium: Chromium, web_pages: WebPages, mapserver: FastCgiBackend, request: pytest.FixtureRequest,
+        fixture: str, name: str, wms_layers: str) -> None:
+    tiled = Tiled(request.getfixturevalue(fixture).services_url(name), mapserver, wms_layers)
+    service = tiled.url
     url = web_pages.url("arcgis-view.html", service=service, center=view_center(ZOOM), zoom=ZOOM)
     page, state = await open_view(chromium, url)
     # The SDK accepted the root JSON: the layer loaded, its tileInfo is the service's, the view took its LODs.
@@ -109,8 +133,8 @@ async def test_tile_layer_reads_tile_info_fetches_tiles_and_draws_them(
     published = fetch(service, {"f": "json"}).json()["tileInfo"]
     assert layer["lods"] == [[lod["level"], lod["resolution"], lod["scale"]] for lod in published["lods"]]
     assert layer["wkid"] == 102100 and layer["viewLods"] == len(published["lods"])
-    assert [r.status for r in page.requests if r.path.endswith("/t/World/MapServer")] == [200]
-    await check_tiles_drawn(page, service, mapserver, ZOOM, state["bounds"])
+    assert [r.status for r in page.requests if r.path.endswith(f"/{name}/MapServer")] == [200]
+    await check_tiles_drawn(page, tiled, ZOOM, state["bounds"])
     # Zoomed in one level (as a user would, without animation): the tiles of the next level, drawn as well.
     x, y = view_center(ZOOM + 1)
     target = {"center": {"x": x, "y": y, "spatialReference": {"wkid": 102100}}, "zoom": ZOOM + 1}
@@ -119,23 +143,32 @@ async def test_tile_layer_reads_tile_info_fetches_tiles_and_draws_them(
         ".then(() => arcgis.reactiveUtils.whenOnce(() => !__view.updating && __view.stationary))"
         ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
         ".then(() => ({xmin: __view.extent.xmin, ymin: __view.extent.ymin, xmax: __view.extent.xmax,"
-        " ymax: __view.extent.ymax, zoom: __view.zoom, resolution: __view.resolution, wkid: 102100,"
-        " width: __view.width, height: __view.height}))", timeout=60)
-    await check_tiles_drawn(page, service, mapserver, ZOOM + 1, zoomed)
+        " ymax: __view.extent.ymax, zoom: __view.zoom, resolution: __view.resolution,"
+        " wkid: __view.spatialReference.wkid, width: __view.width, height: __view.height}))", timeout=60)
+    await check_tiles_drawn(page, tiled, ZOOM + 1, zoomed)
     assert page.exceptions == [] and (await map_state(page))["errors"] == []
 
 
-async def check_tiles_drawn(page: Page, service: str, mapserver: FastCgiBackend, level: int,
-                            shown: dict[str, Any]) -> None:
+@dataclass
+class Tiled:
+    """A tiled service under test: its URL, and the MapServer layers its tiles show."""
+
+    url: str
+    mapserver: FastCgiBackend
+    wms_layers: str
+
+
+async def check_tiles_drawn(page: Page, tiled: Tiled, level: int, shown: dict[str, Any]) -> None:
     """The view shows ``level``: the SDK read its tilemap, fetched its tiles, and the canvas shows their content."""
     assert shown["zoom"] == level and shown["wkid"] == 102100
     assert shown["resolution"] == pytest.approx(resolution(level))
     assert (shown["width"], shown["height"]) == (WIDTH, HEIGHT)
     # It read the tilemap (the service's capabilities say Tilemap) before asking for tiles of that level.
-    tilemaps = [i for i, r in enumerate(page.requests) if f"/t/World/MapServer/tilemap/{level}/" in r.path]
+    path = urlsplit(tiled.url).path
+    tilemaps = [i for i, r in enumerate(page.requests) if r.path.startswith(f"{path}/tilemap/{level}/")]
     assert [page.requests[i].status for i in tilemaps] == [200], page.diagnostics()
     # It fetched …/tile/{level}/{row}/{col}: every tile of the view (and a ring around it it prefetches), all 200.
-    prefix = f"/t/World/MapServer/tile/{level}/"
+    prefix = f"{path}/tile/{level}/"
     tiles = [r for r in page.requests if prefix in r.path]
     assert tiles and page.requests.index(tiles[0]) > tilemaps[0]
     assert tiles and all(r.status == 200 and r.mime_type == "image/png" for r in tiles), page.diagnostics()
@@ -146,11 +179,11 @@ async def check_tiles_drawn(page: Page, service: str, mapserver: FastCgiBackend,
     assert all(min(rows) - 1 <= r <= max(rows) + 1 and min(cols) - 1 <= c <= max(cols) + 1 for r, c in fetched)
     # The gateway answered them: they are now in its memory tier.
     for row, col in sorted(needed):
-        assert fetch(f"{service}/tile/{level}/{row}/{col}").headers["X-Arcbridge-Cache"] == "hit", (row, col)
+        assert fetch(f"{tiled.url}/tile/{level}/{row}/{col}").headers["X-Arcbridge-Cache"] == "hit", (row, col)
     # The canvas shows the tiles' content: the backend's own picture of the view's extent.
     screenshot = png_to_rgba(await page.screenshot())
-    expected = backend_picture(mapserver, (shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]), WIDTH,
-                               HEIGHT)
+    expected = backend_picture(tiled.mapserver, (shown["xmin"], shown["ymin"], shown["xmax"], shown["ymax"]),
+                               WIDTH, HEIGHT, layers=tiled.wms_layers)
     assert mismatch_fraction(screenshot, expected, tol=3) < 0.01, page.diagnostics()
 
 
