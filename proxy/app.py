@@ -131,16 +131,16 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
                 log.info("%s %s -> %s %s", request.method, request.path_qs[:300], exc.status, exc.message)
             if isinstance(exc, InvalidParameter) and exc.parameter == "callback":
                 params = None
-            response = error_response(exc, params)
+            response = error_response(exc, params, request)
         except web.HTTPMove as exc:  # a redirect (e.g. / → /arcgis/rest/services) is an answer, not an error
             response = web.Response(status=exc.status, headers={"Location": str(exc.location)})
         except web.HTTPException as exc:
-            response = error_response(_http_error(exc), params)
+            response = error_response(_http_error(exc), params, request)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("unexpected failure for %s %s", request.method, request.path_qs[:300])
-            response = error_response(ArcGISError(), params)
+            response = error_response(ArcGISError(), params, request)
         finally:
             stale = stale_sources.get() or []
             stale_sources.reset(stale_token)
