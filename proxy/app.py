@@ -252,9 +252,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[CPU].start()
+    app[CACHE].acquire()  # a cache kept across a reload is closed by the last application using it
     yield
     await app[REGISTRY].close()
-    await app[CACHE].close()
+    await app[CACHE].release()
     app[CPU].shutdown()
 
 
@@ -351,14 +352,16 @@ def _on_hit(request: web.Request, response: web.StreamResponse, seconds: float) 
     response.headers[REQUEST_ID_HEADER] = request_id_of(request)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the gateway application for a validated configuration."""
+def create_app(settings: Settings, cache: Cache | None = None, outputs: OutputStore | None = None
+               ) -> web.Application:
+    """Build the gateway application for a validated configuration (with the cache and the store of ``f=json``
+    outputs of the application it replaces, when a reload keeps them: :mod:`proxy.serving`)."""
     protocol.install()
     app = web.Application(middlewares=[request_id_middleware, arcgis_middleware], client_max_size=MAX_FORM_BYTES,
                           handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
-    app[CACHE] = Cache(settings.cache)
-    app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
+    app[CACHE] = cache or Cache(settings.cache)
+    app[OUTPUTS] = outputs or OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
     app[CPU] = CpuPool()
     app[REGISTRY] = Registry(settings, app[CPU].run, app[CACHE])
     app.cleanup_ctx.append(_lifecycle)
