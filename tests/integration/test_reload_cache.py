@@ -60,6 +60,7 @@ def test_reload_keeps_the_cache_of_unchanged_services(mapserver: FastCgiBackend,
         other = export(gateway, "a/Other")
         assert (world.headers["X-Arcbridge-Cache"], other.headers["X-Arcbridge-Cache"]) == ("miss", "miss")
         assert export(gateway, "a/World").headers["X-Arcbridge-Cache"] == "hit"
+        href = fetch(gateway.services_url("a/World") + "/export", {**EXPORT, "f": "json"}).json()["href"]
         sent = len(proxy.requests)
 
         # an unrelated change: one more service (the catalog shows it: the new configuration is in force)
@@ -71,6 +72,8 @@ def test_reload_keeps_the_cache_of_unchanged_services(mapserver: FastCgiBackend,
         assert again.headers["X-Arcbridge-Cache"] == "hit" and again.body == world.body
         assert export(gateway, "a/Other").headers["X-Arcbridge-Cache"] == "hit"
         assert len(proxy.requests) == sent  # no backend request at all: the URLs and pictures are kept
+        output = fetch(href)  # an f=json output made before the reload is still there
+        assert output.status == 200 and output.body == world.body
         drawn = len(getmaps(proxy))
         respelled = fetch(gateway.services_url("a/World") + "/export", {**EXPORT, "bbox": "-21.5,30.0,40.0,70.0"})
         assert respelled.headers["X-Arcbridge-Cache"] == "hit" and respelled.body == world.body
