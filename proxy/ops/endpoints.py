@@ -80,6 +80,7 @@ def install(app: web.Application, registry: Registry, cache: Cache) -> None:
     metrics.configure([s.name for s in registry.settings.services.values()])
 
     def sync() -> None:
+        health.share()  # this worker's newer backend contacts, for the others' /arcbridge/ready
         snapshot = cache.snapshot()
         shared = snapshot["shared"]
         metrics.sync_cache(cache.stats, snapshot["memory"]["bytes"], snapshot["memory"]["entries"],
