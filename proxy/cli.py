@@ -19,25 +19,29 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from proxy import heap, serving
 from proxy.logs import ACCESS_LOG_FORMATS, LOG_FORMATS, setup_logging
-from proxy.ops import probe as ops
-from proxy.ops.metrics import multiprocess_dir, remove_multiprocess_dir
-from proxy.settings import ConfigError, Settings, load_settings, parse_settings
 from proxy.tiles.seed import parse_levels, seed_tiles
-from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, purge_shared, seed
+from proxy.tools import parse_bbox_arg, parse_sizes, purge_remote, seed
 from translators.errors import InvalidParameter
 from translators.ogc.flavors import FLAVORS
+
+if TYPE_CHECKING:
+    from proxy.settings import Settings
+
+# The commands that need the gateway (serve, init, check-config, purge --config) import it in their functions: the
+# seeders, run as often as a cron job and timed against mapproxy-seed, start without the application (~0.6 s less).
 
 log = logging.getLogger("arcbridge")
 
 
 def _serve_one(config: str, host: str, port: int, level: str, reuse_port: bool,
                logs: tuple[str, str] = ("off", "text")) -> None:
+    from proxy import heap, serving
+
     heap.limit_arenas()
     setup_logging(level, logs[1])
     try:
@@ -63,6 +67,9 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 def _serve_workers(args: argparse.Namespace, settings: Settings, host: str, port: int) -> int:
+    from proxy.ops.metrics import multiprocess_dir, remove_multiprocess_dir
+    from proxy.settings import ConfigError, load_settings
+
     if settings.cache.redis_url is None:
         log.warning("%d workers without a shared cache (cache.redis): each keeps its own in-process cache",
                     args.workers)
@@ -149,19 +156,28 @@ def main(argv: list[str] | None = None) -> int:
         return _init(args) if args.command == "init" else _check_config(args)
     logging.basicConfig(level="WARNING", format="%(levelname)s %(message)s")
     try:
-        if args.command == "seed":
-            return _seed(args)
-        if args.levels and not args.url:
-            raise RuntimeError("--levels purges the tile store of a running gateway: give --url")
-        if args.url:
-            tiles = {k: v for k, v in (("levels", args.levels), ("bbox", args.bbox), ("bboxSR", args.bboxSR))
-                     if v and args.levels}
-            dropped = asyncio.run(purge_remote(args.url, args.service, args.token, tiles))
-        else:
-            dropped = asyncio.run(purge_shared(args.config, args.service))
-    except (RuntimeError, ConfigError, OSError) as exc:
+        return _seed(args) if args.command == "seed" else _purge(args)
+    except (RuntimeError, OSError) as exc:
         print(f"arcbridge: {exc}", file=sys.stderr)
         return 1
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from proxy.settings import ConfigError
+    from proxy.tools import purge_shared
+
+    if args.levels and not args.url:
+        raise RuntimeError("--levels purges the tile store of a running gateway: give --url")
+    if args.url:
+        tiles = {k: v for k, v in (("levels", args.levels), ("bbox", args.bbox), ("bboxSR", args.bboxSR))
+                 if v and args.levels}
+        dropped = asyncio.run(purge_remote(args.url, args.service, args.token, tiles))
+    else:
+        try:
+            dropped = asyncio.run(purge_shared(args.config, args.service))
+        except ConfigError as exc:
+            print(f"arcbridge: {exc}", file=sys.stderr)
+            return 1
     print(f"dropped {dropped} cached entries of {args.service}")
     return 0
 
@@ -204,6 +220,10 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from proxy import serving
+    from proxy.ops import probe as ops
+    from proxy.settings import ConfigError, load_settings
+
     setup_logging(args.log_level.upper(), args.log_format)
     try:
         settings = load_settings(args.config)
@@ -260,6 +280,9 @@ def _ops_parsers(sub: Any) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from proxy.ops import probe as ops
+    from proxy.settings import ConfigError, parse_settings
+
     logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
     try:
         parse_settings({"services": {args.name: {"type": "MapServer", "backend": {"url": args.backend}}}})
@@ -281,6 +304,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from proxy.ops import probe as ops
+    from proxy.settings import ConfigError, load_settings
+
     logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
     try:
         settings = load_settings(args.config)

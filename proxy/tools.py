@@ -12,8 +12,6 @@ from typing import TextIO
 
 import aiohttp
 
-from proxy.cache import Cache
-from proxy.settings import load_settings
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter
 from translators.params import parse_numbers
@@ -139,6 +137,10 @@ async def purge_remote(base_url: str, service: str, token: str | None, extra: di
 
 async def purge_shared(config: str, service: str) -> int:
     """Purge a service's entries from the shared (Redis) tier named in a configuration file."""
+    # Imported here: the seeders, which share this module, start without the cache and the settings parser
+    from proxy.cache import Cache
+    from proxy.settings import load_settings
+
     settings = load_settings(config)
     if service.lower() not in settings.services:
         raise RuntimeError(f"service {service!r} is not in {config}")

@@ -16,6 +16,7 @@ from proxy.cache import entry_response
 from proxy.respond import respond
 from proxy.routes import Call, operation
 from proxy.services import MapService
+from proxy.tiles.seed import METATILE_HEADER
 from proxy.tiles.source import TileSource
 from translators.arcgis.tiles import parse_block, parse_tile, tilemap
 from translators.errors import NotFound
@@ -46,10 +47,14 @@ async def tile(call: Call[MapService]) -> web.Response:
         # Not remembered by the fast path: the same tile asked with blankTile=false must still be a 404.
         response = entry_response(found.entry, found.status, cache_control(settings, source.ttl))
         response.headers["blank-tile"] = "true"
-        return response
-    # A repeated URL is answered by the fast path, from memory, else read from the store there (TileSource.stored).
-    return answer(service.cache, call.url, settings, source.ttl, found.key, found.entry, found.status,
-                  load=partial(source.stored, level, row, col))
+    else:
+        # A repeated URL is answered by the fast path, from memory, else read from the store there
+        # (TileSource.stored).
+        response = answer(service.cache, call.url, settings, source.ttl, found.key, found.entry, found.status,
+                          load=partial(source.stored, level, row, col))
+    if found.drawn is not None:  # the seeder need not ask the metatile's other tiles: they are stored
+        response.headers[METATILE_HEADER] = found.drawn
+    return response
 
 
 @operation(KIND, "tilemap/*/*/*/*/*")

@@ -1,9 +1,12 @@
 """``arcbridge seed --levels a-b``: warm a tiled MapServer's tiles through a running gateway.
 
-The grid is read from the service's own ``tileInfo``; the tiles over the extent are asked metatile block by block
-(every tile of a block at once, so the gateway draws the block with one GetMap), ``concurrency`` blocks at a time,
-at most ``rate`` tiles per second when given.  With ``state``, the number of blocks finished (in order) is written to
-that file as the seeding goes, and a later run of the same plan starts after them: a seed that stopped resumes.
+The grid is read from the service's own ``tileInfo``; the tiles over the extent (and the service's full extent) are
+asked metatile block by block, ``concurrency`` blocks at a time, at most ``rate`` tiles per second when given.  The
+first tile of a block makes the gateway draw its metatile with one GetMap and store every tile of it; the answer names
+that metatile (:data:`METATILE_HEADER`), so only the block's tiles outside it are asked after it (none, when the
+gateway's metatile is the block: one request per metatile).  With ``state``, the number of blocks finished (in
+order) is written to that file as the seeding goes, and a later run of the same plan starts after them: a seed that
+stopped resumes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from translators.errors import InvalidParameter
 BLOCK = 4  # tiles per side of a block asked together (the gateway's default metatile)
 MAX_TILES = 5_000_000
 EDGE = 1e-6  # tiles: a box edge this close to a tile edge is on it
+# The header of a tile drawn just now: "row/col/rows/cols" of its metatile, every tile of which the gateway stored
+# with it. A block's first tile tells which others need no request of their own (one request per metatile, not 16).
+METATILE_HEADER = "X-Arcbridge-Metatile"
 Block = list[tuple[int, int, int]]
 
 
@@ -87,6 +93,16 @@ def _resume_point(state: Path | None, plan: str) -> int:
     return int(saved.get("blocks", 0)) if saved.get("plan") == plan else 0
 
 
+def drawn_with(tiles: Block, header: str | None) -> Block:
+    """The ``tiles`` outside the metatile named by a :data:`METATILE_HEADER` (all of them without one, or with one
+    that does not parse)."""
+    try:
+        row0, col0, rows, cols = (int(part) for part in (header or "").split("/"))
+    except ValueError:
+        return tiles
+    return [t for t in tiles if not (row0 <= t[1] < row0 + rows and col0 <= t[2] < col0 + cols)]
+
+
 def _within_data(extent: tuple[float, float, float, float], info: dict[str, Any], grid_sr: SpatialRef
                  ) -> tuple[float, float, float, float]:
     """The part of ``extent`` over the service's ``fullExtent``: tiles beyond it are answered 404 (no data), so
@@ -132,20 +148,29 @@ async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox:
         for index in range(skip, len(blocks)):
             queue.put_nowait(index)
 
-        async def one(level: int, row: int, col: int) -> None:
+        async def one(level: int, row: int, col: int) -> str | None:
+            drawn = None
             try:
                 async with session.get(f"{root}/tile/{level}/{row}/{col}") as reply:
                     await reply.read()
                     counts["failed"] += reply.status not in (200, 404)  # 404: no data there, nothing to draw
+                    drawn = reply.headers.get(METATILE_HEADER) if reply.status == 200 else None
             except (aiohttp.ClientError, TimeoutError):
                 counts["failed"] += 1
             counts["done"] += 1
+            return drawn
+
+        async def block(tiles: Block) -> None:
+            """The first tile, then those its metatile did not draw (all of them when it was not drawn just now)."""
+            rest = drawn_with(tiles[1:], await one(*tiles[0]))
+            counts["done"] += len(tiles) - 1 - len(rest)
+            await asyncio.gather(*(one(*tile) for tile in rest))
 
         async def worker() -> None:
             while not queue.empty():
                 index = queue.get_nowait()
                 began = time.monotonic()
-                await asyncio.gather(*(one(*tile) for tile in blocks[index]))
+                await block(blocks[index])
                 progress.block_done(index)
                 progress_bar(counts["done"], total, counts["failed"], started, out, "tiles")
                 if rate > 0:  # at most ``rate`` tiles per second from each worker's share

@@ -252,8 +252,10 @@ def test_with_the_memory_tier_off_repeated_tiles_are_read_from_the_store(mapserv
         url = tile_url(gateway, "t/Stored", 5, 11, 17)
         first = fetch(url)
         assert first.status == 200 and first.headers["X-Arcbridge-Cache"] == "miss"
+        assert first.headers["X-Arcbridge-Metatile"] == "8/16/4/4"  # what arcbridge seed skips after it
         before = backend_requests(gateway)
         hits = [fetch(url) for _ in range(5)]
+        assert not any("X-Arcbridge-Metatile" in h.headers for h in hits)
         assert all(h.status == 200 and h.body == first.body for h in hits)
         assert {h.headers["X-Arcbridge-Cache"] for h in hits} == {"hit-store"}
         assert {h.headers["ETag"] for h in hits} == {first.headers["ETag"]}

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from proxy.settings import ConfigError, parse_settings
-from proxy.tiles.seed import _within_data, tile_blocks
+from proxy.tiles.seed import _within_data, drawn_with, tile_blocks
 from proxy.tiles.store import NewTile, TileStore, store_file
 from translators.arcgis.tiles import TileScheme, check_tile, lods, tiled_root, tilemap
 from translators.crs import resolve_sr, transform_bbox
@@ -245,3 +245,10 @@ def test_seed_plan_of_the_world_has_each_tile_once() -> None:
     # a point's extent (or none) leaves the box as asked
     point = {**europe, "xmax": 0.0, "ymax": 0.0}
     assert _within_data(world, {"fullExtent": point}, mercator) == world == _within_data(world, {}, mercator)
+
+
+def test_seed_skips_the_tiles_a_metatile_drew() -> None:
+    block = [(3, r, c) for r in range(4, 8) for c in range(0, 4)]
+    assert drawn_with(block[1:], "4/0/4/4") == []  # the block is the gateway's metatile: one request in all
+    assert drawn_with(block[1:], "4/0/2/2") == [t for t in block[1:] if t[1] >= 6 or t[2] >= 2]  # a smaller one
+    assert drawn_with(block[1:], None) == drawn_with(block[1:], "garbage") == block[1:]  # a hit: ask them all

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -44,16 +45,30 @@ def single_colour(ranges: list[tuple[int, int]]) -> bool:
 
 def cut_metatile(meta: MetaTile, tile_size: int, image: bytes, tile_format: str,
                  quality: int = 90) -> list[CutTile]:
-    """Decode a metatile's image and encode each of its tiles, the buffer dropped. A single-colour tile is encoded
-    from its colour alone, so every blank (or uniform) tile has the same bytes and is stored once. The picture stays
-    a Pillow image: crops and extrema in C, no array copies of the whole metatile."""
+    """Decode a metatile's image and encode each of its tiles, the buffer dropped (:func:`open_metatile`, then
+    :func:`cut_tiles` of all its tiles)."""
+    return cut_tiles(meta, open_metatile(meta, image), meta.tiles(), tile_size, tile_format, quality)
+
+
+def open_metatile(meta: MetaTile, image: bytes) -> Image.Image:
+    """A metatile's picture, decoded and checked against the size asked. It stays a Pillow image: crops and extrema
+    in C, no array copies of the whole metatile."""
     picture = open_image(image)
     if (picture.height, picture.width) != (meta.height, meta.width):
         raise ValueError(f"metatile image is {picture.width}x{picture.height}, expected {meta.width}x{meta.height}")
+    return picture
+
+
+def cut_tiles(meta: MetaTile, picture: Image.Image, which: Sequence[tuple[int, int]], tile_size: int,
+              tile_format: str, quality: int = 90) -> list[CutTile]:
+    """Encode the tiles ``which`` (row, col) of a metatile's picture; several shares of one picture may be cut at
+    once in different threads (Pillow encodes without the GIL, and reading the picture does not change it).  A
+    single-colour tile is encoded from its colour alone, so every blank (or uniform) tile has the same bytes and is
+    stored once."""
     encoder, transparent, _ = TILE_FORMATS[tile_format]
     uniform: dict[bytes, tuple[bytes, str]] = {}
     tiles = []
-    for row, col in meta.tiles():
+    for row, col in which:
         x, y = meta.tile_window(row, col, tile_size)
         tile = picture.crop((x, y, x + tile_size, y + tile_size))
         ranges = band_ranges(tile)
