@@ -19,6 +19,16 @@ VALUES = st.recursive(
 SERVICE_KEYS = ["type", "backend", "layers", "hiddenLayers", "spatialReference", "maxImageWidth", "coverage",
                 "coverages", "wcsVersion", "cache", "limits", "objectIdField", "maxRecordCount", "tiles"]
 BACKEND_KEYS = ["url", "flavor", "version", "timeout", "headers", "capabilitiesOrder", "wfs", "maxConnections"]
+TILES_KEYS = ["levels", "format", "metaSize", "metaBuffer", "store", "wmts"]
+GRID_KEYS = ["origin", "tileSize", "resolutions", "spatialReference"]
+
+
+@st.composite
+def tiles(draw: st.DrawFn) -> dict[str, Any]:
+    """A tiles section whose keys are the real ones (so that the checks behind the grid are reached)."""
+    grid = draw(st.just("webmercator") | st.dictionaries(st.sampled_from(GRID_KEYS), VALUES, max_size=4) |
+                st.just({"origin": [0, 0], "resolutions": [8, 4, 2], "spatialReference": 3857}))
+    return {"grid": grid, **{k: draw(VALUES) for k in draw(st.lists(st.sampled_from(TILES_KEYS), max_size=3))}}
 
 
 @st.composite
@@ -28,6 +38,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     service = {k: draw(VALUES) for k in draw(st.lists(st.sampled_from(SERVICE_KEYS), max_size=4))}
     service.setdefault("type", draw(st.sampled_from(["MapServer", "ImageServer"])))
     service["backend"] = backend
+    if draw(st.booleans()):
+        service["tiles"] = draw(tiles())
     root: dict[str, Any] = {"services": {draw(st.sampled_from(["a/B", "B", "bad name"])): service}}
     for section in draw(st.lists(st.sampled_from(["server", "cache", "admin", "limits"]), max_size=3)):
         root[section] = draw(VALUES)
@@ -59,3 +71,74 @@ def test_a_bad_backend_url_is_its_key(url: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_settings({"services": {"a": {"type": "MapServer", "backend": {"url": url}}}})
     assert info.value.key == "services.a.backend.url" and "must be an http(s) URL" in info.value.problem
+
+
+def problems_of(config: dict[str, Any]) -> list[str]:
+    try:
+        parse_settings(config)
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+@settings(max_examples=150, deadline=None)
+@given(configs(), configs())
+def test_the_problems_of_two_services_are_those_of_each(one: dict[str, Any], two: dict[str, Any]) -> None:
+    # Each service is checked on its own and completely: together they report exactly what each reports alone.
+    (name_one, service_one), = one["services"].items()
+    (name_two, service_two), = two["services"].items()
+    alone_one = problems_of({"services": {f"one{name_one}": service_one}})
+    alone_two = problems_of({"services": {f"two{name_two}": service_two}})
+    both = problems_of({"services": {f"one{name_one}": service_one, f"two{name_two}": service_two}})
+    assert both == alone_one + alone_two
+
+
+def test_every_key_of_a_service_at_once() -> None:
+    config = {"services": {
+        "a/One": {"type": "MapServer", "colour": "red", "layers": "rgb", "maxImageWidth": 0, "objectIdField": 3,
+                  "backend": {"url": "http://x:99999/", "flavor": "oracle", "timeout": "slow", "wfs": "ftp://w"},
+                  "tiles": {"grid": "webmercator", "levels": [0, 40], "metaSize": 99, "format": "gif",
+                            "store": {"maxBytes": "x"}, "wmts": {"url": "ftp://"}},
+                  "limits": {"maxCells": 0, "maxMemory": "1MB"}},
+        "a/Two": {"type": "ImageServer", "backend": {"url": "http://h/"}, "wcsVersion": "3",
+                  "coverages": {"2020-13-01": "a", "2021-01-01": ""}},
+        "a/two": {"type": "MapServer", "backend": {"url": "http://h/"}},
+        "a/Grid": {"type": "MapServer", "backend": {"url": "http://h/"},
+                   "tiles": {"grid": {"origin": [0], "resolutions": [1, 2], "tileSize": 3}}}}}
+    with pytest.raises(ConfigErrors) as info:
+        parse_settings(config)
+    keys = [p.key for p in info.value.problems]
+    assert keys == [
+        "services.a/One.colour", "services.a/One.backend.url", "services.a/One.backend.flavor",
+        "services.a/One.backend.wfs", "services.a/One.backend.timeout", "services.a/One.layers",
+        "services.a/One.maxImageWidth", "services.a/One.objectIdField", "services.a/One.tiles.levels",
+        "services.a/One.tiles.format", "services.a/One.tiles.metaSize", "services.a/One.tiles.store.path",
+        "services.a/One.tiles.store.maxBytes", "services.a/One.tiles.wmts.layer", "services.a/One.tiles.wmts.url",
+        "services.a/One.limits.maxMemory", "services.a/One.limits.maxCells",
+        "services.a/Two.coverages.2020-13-01", "services.a/Two.coverages.2021-01-01", "services.a/Two.wcsVersion",
+        "services.a/two",
+        "services.a/Grid.tiles.grid.spatialReference", "services.a/Grid.tiles.grid.origin",
+        "services.a/Grid.tiles.grid.resolutions", "services.a/Grid.tiles.grid.tileSize"]
+    messages = str(info.value).splitlines()
+    assert len(messages) == len(keys)
+    assert "services.a/One.backend.flavor: must be one of mapserver, qgis, geoserver, generic, got 'oracle'" in messages
+    assert "services.a/two: the same name as services.a/Two (service names are not case-sensitive)" in messages
+
+
+def test_dependent_checks_wait_for_their_inputs() -> None:
+    # the tiled service's spatial reference is checked against a grid only when the grid was read; an ImageServer
+    # without a coverage is reported only when its coverages were read; a bad type does not make tiles "wrong type"
+    assert [p.split(":")[0] for p in problems_of({"services": {"a": {
+        "type": "MapServer", "backend": {"url": "http://h/"}, "spatialReference": 4326,
+        "tiles": {"grid": "nope"}}}})] == ["services.a.tiles.grid"]
+    assert [p.split(":")[0] for p in problems_of({"services": {"a": {
+        "type": "MapServer", "backend": {"url": "http://h/"}, "spatialReference": 4326,
+        "tiles": {"grid": "webmercator", "metaSize": 0}}}})] == ["services.a.tiles.metaSize"]
+    assert problems_of({"services": {"a": {"type": "MapServer", "backend": {"url": "http://h/"},
+                                           "spatialReference": 4326, "tiles": {"grid": "webmercator"}}}}) == [
+        "services.a.spatialReference: must be the tile grid's (3857) for a tiled service"]
+    assert [p.split(":")[0] for p in problems_of({"services": {"a": {
+        "type": "ImageServer", "backend": {"url": "http://h/"}, "coverages": []}}})] == ["services.a.coverages"]
+    assert [p.split(":")[0] for p in problems_of({"services": {"a": {
+        "type": "Nope", "backend": {"url": "http://h/"}, "tiles": {"grid": "webmercator", "format": "gif"}}}})] == [
+        "services.a.type", "services.a.tiles.format"]
