@@ -120,6 +120,40 @@ def test_check_config_lists_every_problem_with_its_key(tmp_path: Path) -> None:
         assert key in served.stderr
 
 
+MANY = """\
+services:
+  a/One:
+    type: MapServer
+    backend: {url: "http://127.0.0.1:8081/ows", timeout: slow}
+    layers: rgb
+    tiles: {grid: webmercator, metaSize: 99}
+  a/Two:
+    type: ImageServer
+    backend: {url: "http://127.0.0.1:8081/ows", flavor: oracle}
+    coverages: {2020-13-01: dem}
+server: {port: 70000}
+"""
+MANY_KEYS = ["services.a/One.backend.timeout: must be a number", "services.a/One.layers: must be a list",
+             "services.a/One.tiles.metaSize: must be a whole number from 1 to 16",
+             "services.a/Two.backend.flavor: must be one of", "services.a/Two.coverages.2020-13-01: is not an ISO",
+             "server.port: must be at most 65535"]
+
+
+def test_every_problem_inside_each_service_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(MANY)
+    done = arcbridge("check-config", "--config", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(": ", 2)[1] for line in lines] == [key.split(":")[0] for key in MANY_KEYS]
+    for key in MANY_KEYS:
+        assert any(key in line for line in lines), (key, lines)
+    served = arcbridge("serve", "--config", str(path))
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    errors = [line for line in served.stderr.splitlines() if "configuration error" in line]
+    assert len(errors) == len(MANY_KEYS) and all(any(key in line for line in errors) for key in MANY_KEYS)
+
+
 def test_check_config_probe_names_what_the_backend_has(mapserver: FastCgiBackend, tmp_path: Path) -> None:
     config = {"services": {
         "a/Map": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"},

@@ -41,6 +41,16 @@ __all__ = ["CAPABILITIES_ORDERS", "MAX_RULE_DEPTH", "REDIS_SCHEMES", "SERVICE_DA
 TOP_KEYS = ("services", "server", "cache", "admin", "limits")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text: a date is only ever a key of ``coverages``, checked there with
+    its key (``2020-13-01`` would otherwise fail inside the YAML reader, keyless)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
     """Validate a configuration mapping (as loaded from YAML); every problem is reported at once."""
     root = mapping(data if data is not None else {}, "config")
@@ -78,7 +88,7 @@ def load_settings(path: str | Path) -> Settings:
     except OSError as exc:
         raise ConfigError("config", f"cannot read {file}: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # a bad explicitly tagged value too
         raise ConfigError("config", f"{file} is not valid YAML: {exc}") from None
     return parse_settings(data, str(file))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.settings import ConfigError, ConfigErrors, parse_settings
+from proxy.settings import ConfigError, ConfigErrors, load_settings, parse_settings
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=True) |
@@ -142,3 +143,19 @@ def test_dependent_checks_wait_for_their_inputs() -> None:
     assert [p.split(":")[0] for p in problems_of({"services": {"a": {
         "type": "Nope", "backend": {"url": "http://h/"}, "tiles": {"grid": "webmercator", "format": "gif"}}}})] == [
         "services.a.type", "services.a.tiles.format"]
+
+
+def test_a_date_yaml_cannot_read_is_a_problem_of_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "dates.yaml"
+    path.write_text("services:\n  a: {type: ImageServer, backend: {url: 'http://h/'},\n"
+                    "      coverages: {2020-13-01: x, 2021-01-01: y, 2021-02-01T10:00:00Z: z}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == "services.a.coverages.2020-13-01: is not an ISO 8601 date"
+    path.write_text("services:\n  a: {type: ImageServer, backend: {url: 'http://h/'},\n"
+                    "      coverages: {2021-02-01T10:00:00Z: z, 2021-01-01: y}}\n")
+    assert load_settings(path).services["a"].coverages == (("2021-01-01", "y"), ("2021-02-01T10:00:00Z", "z"))
+    path.write_text("services: {a: {type: MapServer, backend: {url: 'http://h/'},\n"
+                    "                description: !!timestamp 2020-13-01}}")
+    with pytest.raises(ConfigError, match=r"not valid YAML: month must be in 1\.\.12"):
+        load_settings(path)
