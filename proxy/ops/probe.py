@@ -8,12 +8,12 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
 from proxy.backends.http import BackendClient
-from proxy.settings import BackendSettings, Settings
+from proxy.settings import BackendSettings, ServiceSettings, Settings
 from translators.errors import ArcGISError
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS, guess_flavor
 from translators.ogc.wcs import coverage_ids
@@ -35,7 +35,8 @@ class Offer:
     layers: list[WmsLayer] = field(default_factory=list)  # the layers under the root, the top one first
     coverages: list[str] = field(default_factory=list)
     feature_types: list[str] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # "MapServer", "ImageServer", "WFS": why it is missing
+    wfs_url: str | None = None  # where the WFS was asked (the URL itself unless given)
 
     def layer_names(self) -> set[str]:
         """Every named WMS layer, groups and sub-layers included."""
@@ -63,11 +64,13 @@ async def _get(client: BackendClient, params: dict[str, str], what: str) -> byte
 
 
 async def discover(url: str, flavor: str | None = None, wfs_url: str | None = None) -> Offer:
-    """Ask ``url`` for its WMS, WCS and WFS capabilities (each may be missing); guess the flavour if not given."""
+    """Ask ``url`` for its WMS, WCS and WFS capabilities (each may be missing; the WFS at ``wfs_url`` when given);
+    guess the flavour if not given."""
     settings = BackendSettings(url=url, flavor=flavor or DEFAULT_FLAVOR, timeout=PROBE_TIMEOUT,
                                connect_timeout=PROBE_TIMEOUT)
     client = BackendClient(settings)
-    offer = Offer(url, flavor or DEFAULT_FLAVOR)
+    wfs_client = BackendClient(replace(settings, url=wfs_url)) if wfs_url else client
+    offer = Offer(url, flavor or DEFAULT_FLAVOR, wfs_url=wfs_url or url)
     try:
         try:
             xml = await _get(client, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"}, "WMS")
@@ -82,26 +85,40 @@ async def discover(url: str, flavor: str | None = None, wfs_url: str | None = No
                                                       "WCS"))[1]
         except (ValueError, ArcGISError) as exc:
             offer.problems["ImageServer"] = str(exc)
-        offer.feature_types = await _feature_types(client if wfs_url is None else BackendClient(
-            BackendSettings(url=wfs_url, timeout=PROBE_TIMEOUT, connect_timeout=PROBE_TIMEOUT)))
+        try:
+            offer.feature_types = await _feature_types(wfs_client)
+        except ValueError as exc:
+            offer.problems["WFS"] = str(exc)
     finally:
         await client.close()
+        if wfs_client is not client:
+            await wfs_client.close()
     return offer
 
 
 async def _feature_types(client: BackendClient) -> list[str]:
-    """The WFS feature type names at the client's URL ([] when it has no WFS)."""
+    """The WFS feature type names at the client's URL; a ValueError saying why when it has no WFS (or none)."""
     try:
         xml = await _get(client, {"SERVICE": "WFS", "REQUEST": "GetCapabilities"}, "WFS")
         root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
-    except (ValueError, ArcGISError, etree.XMLSyntaxError):
-        return []
+    except ArcGISError as exc:
+        raise ValueError(f"WFS: {exc.message}") from None
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"WFS: not XML ({exc})") from None
     names = root.xpath("//*[local-name()='FeatureType']/*[local-name()='Name']/text()")
-    return [str(n).split(":")[-1] for n in names] if isinstance(names, list) else []
+    found = [str(n).split(":")[-1] for n in names] if isinstance(names, list) else []
+    if not found:
+        raise ValueError("WFS: the capabilities list no feature type")
+    return found
 
 
 def _name_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-.]+", "_", text).strip("_") or "Service"
+
+
+def _one_line(text: str) -> str:
+    """Text for a YAML comment: a line break in it would end the comment and start YAML."""
+    return " ".join(text.split())
 
 
 def _q(text: str) -> str:
@@ -117,24 +134,44 @@ def render_config(offer: Offer, name: str) -> str:
              "# Check it with `arcbridge check-config --config FILE --probe`; every key is described in the README.",
              "server:", "  host: 127.0.0.1", "  port: 8080", "", "services:"]
     if offer.wms is not None:
-        lines += [f"  # WMS: {offer.wms.title or 'untitled'}", f"  {name}:", "    type: MapServer",
-                  f"    backend: {{url: {_q(offer.url)}, flavor: {offer.flavor}}}",
-                  "    # ArcGIS layer ids follow this list: id 0 is drawn on top (the groups' sub-layers follow them)",
+        lines += [f"  # WMS: {_one_line(offer.wms.title or 'untitled')}", f"  {name}:", "    type: MapServer"]
+        lines += _wfs_lines(offer)
+        lines += ["    # ArcGIS layer ids follow this list: id 0 is drawn on top (the groups' sub-layers follow them)",
                   "    layers:"]
         for layer in offer.layers:
             if layer.name:
-                lines.append(f"      - {_q(layer.name)}  # {layer.title}".rstrip())
-        queryable = sorted(set(offer.feature_types) & offer.layer_names())
-        lines.append(f"    # WFS at the same URL: layer query for {', '.join(queryable)}" if queryable else
-                     "    # no WFS at this URL: the layers draw but do not answer query (backend.wfs: URL to add one)")
+                lines.append(f"      - {_q(layer.name)}  # {_one_line(layer.title or '')}".rstrip())
     else:
-        lines.append(f"  # no WMS ({offer.problems.get('MapServer', 'not found')})")
+        lines.append(f"  # no WMS ({_one_line(offer.problems.get('MapServer', 'not found'))})")
     for coverage in offer.coverages:
         lines += [f"  {prefix}{_name_part(short + '_' + coverage)}:", "    type: ImageServer",
                   f"    backend: {{url: {_q(offer.url)}, flavor: {offer.flavor}}}", f"    coverage: {_q(coverage)}"]
     if not offer.coverages:
-        lines.append(f"  # no WCS coverages ({offer.problems.get('ImageServer', 'none offered')})")
+        lines.append(f"  # no WCS coverages ({_one_line(offer.problems.get('ImageServer', 'none offered'))})")
     return "\n".join(lines) + "\n"
+
+
+def _wfs_lines(offer: Offer) -> list[str]:
+    """The MapServer service's backend, with ``wfs`` where a WFS answered with feature types of its layers (they
+    become feature layers answering query), and comments saying what was found."""
+    backend = f"url: {_q(offer.url)}, flavor: {offer.flavor}"
+    queryable = sorted(set(offer.feature_types) & offer.layer_names())
+    if not queryable:
+        why = _one_line(offer.problems.get("WFS") or
+                        f"its feature types are no WMS layer: {', '.join(offer.feature_types)}")
+        where = "at this URL" if offer.wfs_url == offer.url else f"at {offer.wfs_url}"
+        return [f"    # no WFS {where} ({why}): the layers draw but do not answer query (backend.wfs: URL to add one)",
+                f"    backend: {{{backend}}}"]
+    wfs_url = offer.wfs_url or offer.url
+    where = "the same URL" if wfs_url == offer.url else wfs_url
+    lines = [f"    # WFS at {where}: layer query for {', '.join(queryable)}",
+             f"    backend: {{{backend}, wfs: {_q(wfs_url)}}}"]
+    others = sorted(set(offer.feature_types) - offer.layer_names())
+    if others:
+        lines.append(f"    # WFS feature types without a WMS layer of that name (not served): {', '.join(others)}")
+    lines.append(f"    # objectIdField: {{{queryable[0]}: <an integer attribute>}}  # default: the number in the WFS "
+                 f"feature ids ({queryable[0]}.3 -> 3)")
+    return lines
 
 
 async def probe(settings: Settings) -> list[str]:
@@ -165,6 +202,7 @@ def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
         if service.type == "MapServer":
             problems += _unknown(f"{key}.layers", service.layers or (), offer.layer_names())
             problems += _unknown(f"{key}.hiddenLayers", service.hidden_layers, offer.layer_names())
+            problems += _wfs_problems(service, offer)
         else:
             wanted = ((service.coverage,) if service.coverage else ()) + tuple(c for _, c in service.coverages)
             problems += _unknown(f"{key}.coverage", wanted, set(offer.coverages))
@@ -173,12 +211,29 @@ def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
     return problems
 
 
-def _unknown(key: str, wanted: Sequence[str], known: set[str]) -> list[str]:
+def _wfs_problems(service: ServiceSettings, offer: Offer) -> list[str]:
+    """A configured ``backend.wfs`` that is no WFS, and the feature types ``objectIdField`` names that the WFS does
+    not have (a WMS-only server without ``objectIdField`` is fine: its layers only draw)."""
+    key = f"services.{service.name}"
+    why = offer.problems.get("WFS")
+    if why is not None and service.backend.wfs_url:
+        return [f"{key}.backend.wfs: {service.backend.wfs_url} did not answer as expected ({why})"]
+    if service.object_id_field is None:
+        return []
+    if why is not None:
+        return [f"{key}.objectIdField: the backend has no WFS at {offer.wfs_url} ({why})"]
+    if isinstance(service.object_id_field, str):
+        return []
+    return _unknown(f"{key}.objectIdField", [name for name, _ in service.object_id_field], set(offer.feature_types),
+                    "the backend's WFS offers")
+
+
+def _unknown(key: str, wanted: Sequence[str], known: set[str], offers: str = "the backend offers") -> list[str]:
     missing = [w for w in wanted if w not in known]
     if not missing:
         return []
     offered = ", ".join(sorted(known)[:50]) or "none"
-    return [f"{key}: unknown {', '.join(missing)} (the backend offers: {offered})"]
+    return [f"{key}: unknown {', '.join(missing)} ({offers}: {offered})"]
 
 
 def summary(settings: Settings, offered: dict[str, Offer] | None = None) -> list[str]:
