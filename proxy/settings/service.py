@@ -117,7 +117,7 @@ def parse_backend(value: Any, key: str) -> BackendSettings:
         found.fail(f"{key}.version", f"must be 1.1.1 or 1.3.0, got {version!r}")
     headers = found.run(f"{key}.headers", _headers, data.get("headers") or {}, f"{key}.headers")
     order = data.get("capabilitiesOrder")
-    if order is not None and order not in CAPABILITIES_ORDERS:
+    if order is not None and (not isinstance(order, str) or order not in CAPABILITIES_ORDERS):
         found.fail(f"{key}.capabilitiesOrder", f"must be one of {', '.join(CAPABILITIES_ORDERS)}, got {order!r}")
     wfs_url = found.run(f"{key}.wfs", _url, data, "wfs", key, False)
     numbers: dict[str, Any] = {attribute: found.run(f"{key}.{name}", number, data, name, key, *bounds)

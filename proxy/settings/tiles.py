@@ -60,7 +60,7 @@ def parse_tiles(value: Any, key: str, service_type: str | None) -> TileSettings:
     grid = found.run(f"{key}.grid", parse_grid, data["grid"], f"{key}.grid") if "grid" in data else None
     levels = None if grid is None else found.run(f"{key}.levels", _levels, data.get("levels"), f"{key}.levels", grid)
     fmt = data.get("format", "png")
-    if fmt not in TILE_FORMATS:
+    if not isinstance(fmt, str) or fmt not in TILE_FORMATS:
         found.fail(f"{key}.format", f"must be one of {', '.join(TILE_FORMATS)}, got {fmt!r}")
     meta_size = found.run(f"{key}.metaSize", int_in, data.get("metaSize", 4), f"{key}.metaSize", 1, 16)
     meta_buffer = found.run(f"{key}.metaBuffer", int_in, data.get("metaBuffer", 80), f"{key}.metaBuffer", 0, 512)
