@@ -369,9 +369,11 @@ def test_check_config_probe_names_the_wfs_feature_types(mapserver: FastCgiBacken
                                                         fake_wms: FakeWms, tmp_path: Path) -> None:
     config = {"services": {
         "a/Map": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver"},
-                  "objectIdField": {"citiez": "id", "cities": "id"}},
+                  "objectIdField": {"citiez": "id", "cities": "id", "regions": "name"}},
         "a/Qgis": {"type": "MapServer", "backend": {"url": qgis.url, "flavor": "qgis"},
                    "objectIdField": {"events": "id", "regions": "id"}},
+        "a/QgisOne": {"type": "MapServer", "backend": {"url": qgis.url, "flavor": "qgis"}, "objectIdField": "ID"},
+        "a/QgisNone": {"type": "MapServer", "backend": {"url": qgis.url, "flavor": "qgis"}, "objectIdField": "name"},
         "a/Wfs": {"type": "MapServer", "backend": {"url": mapserver.url, "flavor": "mapserver", "wfs": STOPPED}},
         "a/NoWfs": {"type": "MapServer", "objectIdField": "id",
                     "backend": {"url": mapserver.url, "flavor": "mapserver",
@@ -385,7 +387,12 @@ def test_check_config_probe_names_the_wfs_feature_types(mapserver: FastCgiBacken
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
     lines = {line.split(": ")[1]: line for line in done.stdout.splitlines()}  # by key (a/Qgis has its types)
     assert sorted(lines) == ["services.a/Fake.objectIdField", "services.a/Map.objectIdField",
-                             "services.a/NoWfs.backend.wfs", "services.a/Wfs.backend.wfs"], lines
+                             "services.a/Map.objectIdField.regions", "services.a/NoWfs.backend.wfs",
+                             "services.a/QgisNone.objectIdField", "services.a/Wfs.backend.wfs"], lines
+    assert re.search(r"\.regions: name is not an integer attribute of regions \(integer attributes regions: .*\bid\b",
+                     lines["services.a/Map.objectIdField.regions"])
+    assert re.search(r"name is an integer attribute of no feature type of the backend's WFS \(integer attributes "
+                     r"cities: .*\bid\b.*; events: .*; regions: ", lines["services.a/QgisNone.objectIdField"])
     assert lines["services.a/Fake.objectIdField"].endswith(
         f"the backend has no WFS at {fake_wms.url('ok')} (WFS: the capabilities list no feature type)")
     assert re.search(r"unknown citiez \(the backend's WFS offers: .*\bcities\b", lines["services.a/Map.objectIdField"])

@@ -14,9 +14,11 @@ from lxml import etree
 
 from proxy.backends.http import BackendClient
 from proxy.settings import BackendSettings, ServiceSettings, Settings
+from translators.arcgis.features import integer_attributes, oid_attribute
 from translators.errors import ArcGISError
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS, guess_flavor
 from translators.ogc.wcs import coverage_ids
+from translators.ogc.wfs import FeatureType, describe_feature_type_params, feature_type
 from translators.ogc.wms import WmsCapabilities, WmsLayer, parse_capabilities
 from translators.ogc.xml import exception_messages
 
@@ -37,6 +39,7 @@ class Offer:
     feature_types: list[str] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # "MapServer", "ImageServer", "WFS": why it is missing
     wfs_url: str | None = None  # where the WFS was asked (the URL itself unless given)
+    described: dict[str, FeatureType | None] = field(default_factory=dict)  # types whose objectIdField is checked
 
     def layer_names(self) -> set[str]:
         """Every named WMS layer, groups and sub-layers included."""
@@ -185,8 +188,36 @@ async def offers(settings: Settings) -> dict[str, Offer]:
     keys = {(s.backend.url, s.backend.flavor, s.backend.wfs_url) for s in settings.services.values()}
     found = await asyncio.gather(*(discover(url, flavor, wfs) for url, flavor, wfs in keys))
     by_backend = dict(zip(keys, found, strict=True))
-    return {name: by_backend[(s.backend.url, s.backend.flavor, s.backend.wfs_url)]
-            for name, s in settings.services.items()}
+    offered = {name: by_backend[(s.backend.url, s.backend.flavor, s.backend.wfs_url)]
+               for name, s in settings.services.items()}
+    wanted: dict[int, set[str]] = {}  # by id(offer): the feature types an objectIdField is to be checked in
+    for name, service in settings.services.items():
+        if service.type == "MapServer" and service.object_id_field is not None:
+            wanted.setdefault(id(offered[name]), set()).update(_oid_types(service, offered[name]))
+    await asyncio.gather(*(_describe(offer, wanted[id(offer)]) for offer in found if wanted.get(id(offer))))
+    return offered
+
+
+def _oid_types(service: ServiceSettings, offer: Offer) -> list[str]:
+    """The feature types a service's ``objectIdField`` applies to, among those the WFS has."""
+    setting = service.object_id_field
+    names = offer.layer_names() if isinstance(setting, str) else {name for name, _ in setting or ()}
+    return sorted(names & set(offer.feature_types))
+
+
+async def _describe(offer: Offer, names: set[str]) -> None:
+    """The WFS descriptions of ``names`` into ``offer.described`` (None: the WFS did not describe it)."""
+    client = BackendClient(BackendSettings(url=offer.wfs_url or offer.url, flavor=offer.flavor, timeout=PROBE_TIMEOUT,
+                                           connect_timeout=PROBE_TIMEOUT))
+    try:
+        for name in sorted(names):
+            try:
+                offer.described[name] = feature_type(
+                    await _get(client, describe_feature_type_params(name), "WFS DescribeFeatureType"), name)
+            except (ValueError, ArcGISError):
+                offer.described[name] = None
+    finally:
+        await client.close()
 
 
 def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
@@ -223,9 +254,35 @@ def _wfs_problems(service: ServiceSettings, offer: Offer) -> list[str]:
     if why is not None:
         return [f"{key}.objectIdField: the backend has no WFS at {offer.wfs_url} ({why})"]
     if isinstance(service.object_id_field, str):
-        return []
+        return _oid_attribute_problems(service, offer)
     return _unknown(f"{key}.objectIdField", [name for name, _ in service.object_id_field], set(offer.feature_types),
-                    "the backend's WFS offers")
+                    "the backend's WFS offers") + _oid_attribute_problems(service, offer)
+
+
+def _oid_attribute_problems(service: ServiceSettings, offer: Offer) -> list[str]:
+    """An ``objectIdField`` attribute that is no integer attribute of its feature type (the gateway would fall back
+    on the feature ids without a word): per layer for a mapping; for one name, when no feature type has it."""
+    key = f"services.{service.name}.objectIdField"
+    setting = service.object_id_field
+    pairs = [(name, setting) for name in _oid_types(service, offer)] if isinstance(setting, str) \
+        else list(setting or ())
+    described = {name: offer.described.get(name) for name, _ in pairs}
+    bad = [(name, attribute) for name, attribute in pairs
+           if (found := described[name]) is not None and oid_attribute(found, attribute) is None]
+    if isinstance(setting, str):
+        if not bad or len(bad) < len([d for d in described.values() if d is not None]):
+            return []
+        return [f"{key}: {setting} is an integer attribute of no feature type of the backend's WFS "
+                f"({_integers(described)})"]
+    return [f"{key}.{name}: {attribute} is not an integer attribute of {name} "
+            f"({_integers({name: described[name]})}): the feature ids would give the object ids"
+            for name, attribute in bad]
+
+
+def _integers(described: dict[str, FeatureType | None]) -> str:
+    listed = [f"{name}: {', '.join(integer_attributes(found)) or 'none'}" for name, found in described.items()
+              if found is not None]
+    return "integer attributes " + "; ".join(listed)
 
 
 def _unknown(key: str, wanted: Sequence[str], known: set[str], offers: str = "the backend offers") -> list[str]:
