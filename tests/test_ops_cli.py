@@ -238,6 +238,41 @@ def recorder(mapserver: FastCgiBackend) -> Iterator[tuple[str, list[str | None]]
     server.server_close()
 
 
+class _Guarded(_Recorder):
+    """Forwards only the GETs that carry the API key header; 401 otherwise."""
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-Api-Key") == "secret":
+            super().do_GET()
+            return
+        self.seen.append("refused")
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_check_config_probe_sends_the_configured_headers(mapserver: FastCgiBackend, tmp_path: Path) -> None:
+    handler = type("Guarded", (_Guarded,), {"upstream": mapserver.url.rsplit("/ows", 1)[0], "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/ows"
+    try:
+        service = {"type": "MapServer", "layers": ["cities"], "objectIdField": {"cities": "id"},
+                   "backend": {"url": url, "flavor": "mapserver", "headers": {"X-Api-Key": "secret"}}}
+        path = tmp_path / "guarded.yaml"
+        path.write_text(yaml.safe_dump({"services": {"a/Map": service}}))
+        done = arcbridge("check-config", "--config", str(path), "--probe")
+        assert done.returncode == 0 and "no problems found" in done.stdout, done.stdout
+        assert "refused" not in handler.seen and len(handler.seen) == 4  # WMS, WCS, WFS, DescribeFeatureType
+        del service["backend"]["headers"]
+        path.write_text(yaml.safe_dump({"services": {"a/Map": service}}))
+        done = arcbridge("check-config", "--config", str(path), "--probe")
+        assert done.returncode == 2 and "services.a/Map.backend.url: " in done.stdout and "HTTP 401" in done.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize("kind", ["json", "common"])
 def test_access_log_and_request_ids(recorder: tuple[str, list[str | None]], tmp_path: Path, kind: str) -> None:
     url, seen = recorder

@@ -40,6 +40,7 @@ class Offer:
     problems: dict[str, str] = field(default_factory=dict)  # "MapServer", "ImageServer", "WFS": why it is missing
     wfs_url: str | None = None  # where the WFS was asked (the URL itself unless given)
     described: dict[str, FeatureType | None] = field(default_factory=dict)  # types whose objectIdField is checked
+    headers: tuple[tuple[str, str], ...] = ()  # the configured backend headers it was asked with
 
     def layer_names(self) -> set[str]:
         """Every named WMS layer, groups and sub-layers included."""
@@ -66,14 +67,15 @@ async def _get(client: BackendClient, params: dict[str, str], what: str) -> byte
     return response.body
 
 
-async def discover(url: str, flavor: str | None = None, wfs_url: str | None = None) -> Offer:
-    """Ask ``url`` for its WMS, WCS and WFS capabilities (each may be missing; the WFS at ``wfs_url`` when given);
-    guess the flavour if not given."""
+async def discover(url: str, flavor: str | None = None, wfs_url: str | None = None,
+                   headers: tuple[tuple[str, str], ...] = ()) -> Offer:
+    """Ask ``url`` for its WMS, WCS and WFS capabilities (each may be missing; the WFS at ``wfs_url`` when given),
+    sending the configured ``headers`` (an API key); guess the flavour if not given."""
     settings = BackendSettings(url=url, flavor=flavor or DEFAULT_FLAVOR, timeout=PROBE_TIMEOUT,
-                               connect_timeout=PROBE_TIMEOUT)
+                               connect_timeout=PROBE_TIMEOUT, headers=dict(headers))
     client = BackendClient(settings)
     wfs_client = BackendClient(replace(settings, url=wfs_url)) if wfs_url else client
-    offer = Offer(url, flavor or DEFAULT_FLAVOR, wfs_url=wfs_url or url)
+    offer = Offer(url, flavor or DEFAULT_FLAVOR, wfs_url=wfs_url or url, headers=headers)
     try:
         try:
             xml = await _get(client, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"}, "WMS")
@@ -185,11 +187,12 @@ async def probe(settings: Settings) -> list[str]:
 
 async def offers(settings: Settings) -> dict[str, Offer]:
     """What each service's backend offers, by service name (each backend asked once)."""
-    keys = {(s.backend.url, s.backend.flavor, s.backend.wfs_url) for s in settings.services.values()}
-    found = await asyncio.gather(*(discover(url, flavor, wfs) for url, flavor, wfs in keys))
-    by_backend = dict(zip(keys, found, strict=True))
-    offered = {name: by_backend[(s.backend.url, s.backend.flavor, s.backend.wfs_url)]
-               for name, s in settings.services.items()}
+    keys = {name: (s.backend.url, s.backend.flavor, s.backend.wfs_url, tuple(sorted(s.backend.headers.items())))
+            for name, s in settings.services.items()}
+    unique = list(dict.fromkeys(keys.values()))
+    found = await asyncio.gather(*(discover(*key) for key in unique))
+    by_backend = dict(zip(unique, found, strict=True))
+    offered = {name: by_backend[key] for name, key in keys.items()}
     wanted: dict[int, set[str]] = {}  # by id(offer): the feature types an objectIdField is to be checked in
     for name, service in settings.services.items():
         if service.type == "MapServer" and service.object_id_field is not None:
@@ -208,7 +211,7 @@ def _oid_types(service: ServiceSettings, offer: Offer) -> list[str]:
 async def _describe(offer: Offer, names: set[str]) -> None:
     """The WFS descriptions of ``names`` into ``offer.described`` (None: the WFS did not describe it)."""
     client = BackendClient(BackendSettings(url=offer.wfs_url or offer.url, flavor=offer.flavor, timeout=PROBE_TIMEOUT,
-                                           connect_timeout=PROBE_TIMEOUT))
+                                           connect_timeout=PROBE_TIMEOUT, headers=dict(offer.headers)))
     try:
         for name in sorted(names):
             try:
