@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.backends.dataspec import CITIES
+from tests.backends.mapproxy import MapProxyBackend
 from tests.backends.servers import FastCgiBackend
 from tests.fakes import FakeWms
 from tests.gateway import ROOT, Gateway, fetch, free_port
@@ -433,6 +434,41 @@ def test_check_config_probe_names_the_wfs_feature_types(mapserver: FastCgiBacken
     assert re.search(r"unknown citiez \(the backend's WFS offers: .*\bcities\b", lines["services.a/Map.objectIdField"])
     assert "http://127.0.0.1:9/ows did not answer as expected (WFS: " in lines["services.a/Wfs.backend.wfs"]
     assert "HTTP 404" in lines["services.a/NoWfs.backend.wfs"]
+
+
+def test_check_config_probe_checks_the_tiles_wmts(mapserver: FastCgiBackend, tmp_path: Path) -> None:
+    if (why := MapProxyBackend.unavailable()) is not None:
+        pytest.skip(why)
+    (tmp_path / "mapproxy").mkdir()
+    with MapProxyBackend(mapserver.url, tmp_path / "mapproxy", wmts=True) as mapproxy:
+        restful = mapproxy.url.replace("/service", "/wmts/1.0.0/WMTSCapabilities.xml")
+        backend = {"url": mapproxy.url, "flavor": "generic"}
+        odd_grid = {"origin": [-180, 90], "resolutions": [0.7, 0.35], "spatialReference": 4326}
+
+        def tiled(wmts: dict[str, str], grid: Any = "webmercator") -> dict[str, Any]:
+            return {"type": "MapServer", "backend": backend, "layers": ["rgb"], "tiles": {"grid": grid, "wmts": wmts}}
+
+        config = {"services": {
+            "w/Kvp": tiled({"layer": "rgb"}),
+            "w/Rest": tiled({"layer": "rgb", "url": restful, "matrixSet": "GLOBAL_WEBMERCATOR"}),
+            "w/Layer": tiled({"layer": "rgbz"}),
+            "w/Set": tiled({"layer": "rgb", "url": restful, "matrixSet": "nope"}),
+            "w/Grid": tiled({"layer": "rgb"}, odd_grid),
+            "w/NoWmts": tiled({"layer": "rgb", "url": mapserver.url}),
+        }}
+        path = tmp_path / "wmts.yaml"
+        path.write_text(yaml.safe_dump(config))
+        done = arcbridge("check-config", "--config", str(path), "--probe")
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    lines = {line.split(": ")[1]: line for line in done.stdout.splitlines()}
+    assert sorted(lines) == ["services.w/Grid.tiles.wmts", "services.w/Layer.tiles.wmts.layer",
+                             "services.w/NoWmts.tiles.wmts.url", "services.w/Set.tiles.wmts.matrixSet"], lines
+    assert re.search(r"unknown rgbz \(the backend's WMTS offers: .*\brgb\b", lines["services.w/Layer.tiles.wmts.layer"])
+    assert "unknown nope (layer rgb has: GLOBAL_WEBMERCATOR)" in lines["services.w/Set.tiles.wmts.matrixSet"]
+    assert lines["services.w/Grid.tiles.wmts"].endswith(
+        "no matrix set of layer rgb (GLOBAL_WEBMERCATOR) matches the tile grid: every tile would be drawn from the WMS")
+    assert f"{mapserver.url} did not answer as a WMTS (The backend did not return WMTS capabilities" in \
+        lines["services.w/NoWmts.tiles.wmts.url"]
 
 
 def test_bench_help_installs_nothing() -> None:

@@ -9,17 +9,20 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from proxy.backends.http import BackendClient
 from proxy.settings import BackendSettings, ServiceSettings, Settings
 from translators.arcgis.features import integer_attributes, oid_attribute
+from translators.crs import resolve_sr
 from translators.errors import ArcGISError
 from translators.ogc.flavors import DEFAULT_FLAVOR, FLAVORS, guess_flavor
 from translators.ogc.wcs import coverage_ids
 from translators.ogc.wfs import FeatureType, describe_feature_type_params, feature_type
 from translators.ogc.wms import WmsCapabilities, WmsLayer, parse_capabilities
+from translators.ogc.wmts import WmtsCapabilities, choose_matrix_set, parse_wmts_capabilities
 from translators.ogc.xml import exception_messages
 
 log = logging.getLogger("arcbridge")
@@ -41,6 +44,7 @@ class Offer:
     wfs_url: str | None = None  # where the WFS was asked (the URL itself unless given)
     described: dict[str, FeatureType | None] = field(default_factory=dict)  # types whose objectIdField is checked
     headers: tuple[tuple[str, str], ...] = ()  # the configured backend headers it was asked with
+    wmts: dict[str, WmtsCapabilities | str] = field(default_factory=dict)  # by URL: capabilities, or why not
 
     def layer_names(self) -> set[str]:
         """Every named WMS layer, groups and sub-layers included."""
@@ -197,8 +201,34 @@ async def offers(settings: Settings) -> dict[str, Offer]:
     for name, service in settings.services.items():
         if service.type == "MapServer" and service.object_id_field is not None:
             wanted.setdefault(id(offered[name]), set()).update(_oid_types(service, offered[name]))
-    await asyncio.gather(*(_describe(offer, wanted[id(offer)]) for offer in found if wanted.get(id(offer))))
+    await asyncio.gather(*(_describe(offer, wanted[id(offer)]) for offer in found if wanted.get(id(offer))),
+                         *(_wmts(offered[name], service) for name, service in settings.services.items()
+                           if service.tiles is not None and service.tiles.wmts is not None))
     return offered
+
+
+async def _wmts(offer: Offer, service: ServiceSettings) -> None:
+    """The capabilities of a tiled service's backend WMTS into ``offer.wmts`` (or why they could not be read)."""
+    assert service.tiles is not None and service.tiles.wmts is not None
+    url = service.tiles.wmts.url or service.backend.url
+    if url in offer.wmts:
+        return
+    client = BackendClient(BackendSettings(url=url, flavor=offer.flavor, timeout=PROBE_TIMEOUT,
+                                           connect_timeout=PROBE_TIMEOUT, headers=dict(service.backend.headers)))
+    offer.wmts[url] = "not asked yet"  # another service of the same WMTS does not ask it again meanwhile
+    try:
+        if urlsplit(url).path.lower().endswith(".xml"):  # the RESTful capabilities document
+            response = await client.get_url(url)
+            if response.status != 200:
+                raise ValueError(f"WMTS: HTTP {response.status}")
+            body = response.body
+        else:
+            body = await _get(client, {"SERVICE": "WMTS", "REQUEST": "GetCapabilities", "VERSION": "1.0.0"}, "WMTS")
+        offer.wmts[url] = parse_wmts_capabilities(body)
+    except (ValueError, ArcGISError) as exc:
+        offer.wmts[url] = exc.message if isinstance(exc, ArcGISError) else str(exc)
+    finally:
+        await client.close()
 
 
 def _oid_types(service: ServiceSettings, offer: Offer) -> list[str]:
@@ -237,12 +267,37 @@ def problems(settings: Settings, offered: dict[str, Offer]) -> list[str]:
             problems += _unknown(f"{key}.layers", service.layers or (), offer.layer_names())
             problems += _unknown(f"{key}.hiddenLayers", service.hidden_layers, offer.layer_names())
             problems += _wfs_problems(service, offer)
+            problems += _wmts_problems(service, offer)
         else:
             wanted = ((service.coverage,) if service.coverage else ()) + tuple(c for _, c in service.coverages)
             problems += _unknown(f"{key}.coverage", wanted, set(offer.coverages))
             if service.preview_layer and offer.wms is not None:
                 problems += _unknown(f"{key}.previewLayer", (service.preview_layer,), offer.layer_names())
     return problems
+
+
+def _wmts_problems(service: ServiceSettings, offer: Offer) -> list[str]:
+    """A ``tiles.wmts`` whose WMTS does not answer, lacks the layer or matrix set, or has no matrix set that matches
+    the grid (every tile would then be drawn from the WMS)."""
+    if service.tiles is None or service.tiles.wmts is None:
+        return []
+    wmts, key = service.tiles.wmts, f"services.{service.name}.tiles.wmts"
+    caps = offer.wmts.get(wmts.url or service.backend.url)
+    if caps is None:
+        return []
+    if isinstance(caps, str):
+        where = f"{key}.url: {wmts.url}" if wmts.url else f"services.{service.name}.backend.url: {service.backend.url}"
+        return [f"{where} did not answer as a WMTS ({caps})"]
+    layer = caps.layers.get(wmts.layer)
+    if layer is None:
+        return _unknown(f"{key}.layer", [wmts.layer], set(caps.layers), "the backend's WMTS offers")
+    if wmts.matrix_set is not None and wmts.matrix_set not in layer.matrix_sets:
+        return _unknown(f"{key}.matrixSet", [wmts.matrix_set], set(layer.matrix_sets), f"layer {wmts.layer} has")
+    grid = service.tiles.scheme.grid
+    if choose_matrix_set(caps, wmts.layer, grid, resolve_sr(grid.wkid, "spatialReference"), wmts.matrix_set) is None:
+        return [f"{key}: no matrix set of layer {wmts.layer} ({', '.join(layer.matrix_sets)}) matches the tile grid: "
+                "every tile would be drawn from the WMS"]
+    return []
 
 
 def _wfs_problems(service: ServiceSettings, offer: Offer) -> list[str]:
