@@ -149,11 +149,12 @@ services:
     backend: {url: "http://127.0.0.1:8081/ows", flavor: oracle}
     coverages: {2020-13-01: dem}
 server: {port: 70000}
+cache: {redis: "redis://127.0.0.1:99999/0"}
 """
 MANY_KEYS = ["services.a/One.backend.timeout: must be a number", "services.a/One.layers: must be a list",
              "services.a/One.tiles.metaSize: must be a whole number from 1 to 16",
              "services.a/Two.backend.flavor: must be one of", "services.a/Two.coverages.2020-13-01: is not an ISO",
-             "server.port: must be at most 65535"]
+             "cache.redis: is not a Redis URL the client can use", "server.port: must be at most 65535"]
 
 
 def test_every_problem_inside_each_service_in_one_run(tmp_path: Path) -> None:

@@ -40,6 +40,11 @@ def parse_cache(value: Any) -> CacheSettings:
 def _redis_url(url: str) -> None:
     if urlsplit(url).scheme not in REDIS_SCHEMES:
         raise ConfigError("cache.redis", f"must be a redis:// URL (or {', '.join(REDIS_SCHEMES[1:])}), got {url!r}")
+    from proxy.cache.shared import check_redis_url  # here, not above: proxy.cache imports these settings
+    try:
+        check_redis_url(url)
+    except ValueError as exc:  # the client would refuse it at start (a port out of range, a db that is no number)
+        raise ConfigError("cache.redis", f"is not a Redis URL the client can use, got {url!r} ({exc})") from None
 
 
 def parse_limits(value: Any, key: str, base: Limits) -> Limits:

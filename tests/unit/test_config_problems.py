@@ -169,3 +169,18 @@ def test_a_date_yaml_cannot_read_is_a_problem_of_its_key(tmp_path: Path) -> None
                     "                description: !!timestamp 2020-13-01}}")
     with pytest.raises(ConfigError, match=r"not valid YAML: month must be in 1\.\.12"):
         load_settings(path)
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("redis://127.0.0.1:99999/0", "Port out of range"), ("redis+cluster://h:99999", "Port out of range"),
+    ("redis+sentinel://a:1,b:x/m", "invalid literal"), ("redis+sentinel://a:1", "names the master"),
+    ("redis+sentinel://a:70000/m", "out of range")])
+def test_a_redis_url_the_client_would_refuse_is_a_problem(url: str, why: str) -> None:
+    # the client refused them at start, a traceback after the configuration had been accepted
+    problems = problems_of({"services": {"a": {"type": "MapServer", "backend": {"url": "http://h/"}}},
+                            "cache": {"redis": url}})
+    assert len(problems) == 1 and problems[0].startswith(f"cache.redis: is not a Redis URL the client can use, got "
+                                                         f"{url!r} (") and why in problems[0]
+    for good in ("unix:///tmp/x.sock", "rediss://u:p@h:6380/1", "redis+sentinel://a:1,b:2/m/3"):
+        assert problems_of({"services": {"a": {"type": "MapServer", "backend": {"url": "http://h/"}}},
+                            "cache": {"redis": good}}) == []
