@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from proxy.settings.model import AdminSettings, CacheSettings, ConfigError
-from proxy.settings.values import Collector, known, mapping, number, parse_size, text
+from proxy.settings.values import Collector, http_url, known, mapping, number, parse_size, text
 from translators.limits import Limits
 
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster")
@@ -95,5 +95,7 @@ def parse_server(value: Any) -> dict[str, Any]:
                                       256 * 1024 * 1024, 1024, True),
         "public_url": found.run("server.publicUrl", text, data, "publicUrl", "server"),
     }
+    if fields["public_url"] is not None:  # the base of every href the gateway writes
+        found.run("server.publicUrl", http_url, fields["public_url"], "server.publicUrl")
     found.raise_any()
     return fields

@@ -184,3 +184,10 @@ def test_a_redis_url_the_client_would_refuse_is_a_problem(url: str, why: str) ->
     for good in ("unix:///tmp/x.sock", "rediss://u:p@h:6380/1", "redis+sentinel://a:1,b:2/m/3"):
         assert problems_of({"services": {"a": {"type": "MapServer", "backend": {"url": "http://h/"}}},
                             "cache": {"redis": good}}) == []
+
+
+def test_the_public_url_is_an_http_url() -> None:
+    service = {"a": {"type": "MapServer", "backend": {"url": "http://h/"}}}
+    assert problems_of({"services": service, "server": {"publicUrl": "gateway.example.com/arcgis"}}) == [
+        "server.publicUrl: must be an http(s) URL, got 'gateway.example.com/arcgis'"]
+    assert problems_of({"services": service, "server": {"publicUrl": "https://gateway.example.com/gis"}}) == []
