@@ -22,18 +22,19 @@ LAYERS = "rgb,regions,cities"  # bottom first, as the gateway's GetMap for the b
 READY = "/service?SERVICE=WMS&REQUEST=GetCapabilities"
 
 
-def config(upstream: str) -> dict[str, object]:
+def config(upstream: str, transparent: bool = False) -> dict[str, object]:
     """MapProxy's configuration: the backend's picture as one uncached layer, asked in WMS 1.1.1 (MapServer's fast
-    dialect for EPSG:4326, as the gateway asks it)."""
-    return mapproxy_config(upstream, {"world": LAYERS}, transparent=False, source_version="1.1.1",
+    dialect for EPSG:4326, as the gateway asks it); opaque as the export rows' images, transparent as tiles."""
+    return mapproxy_config(upstream, {"world": LAYERS}, transparent=transparent, source_version="1.1.1",
                            title="arcbridge benchmark reference")
 
 
 def tiles_config(upstream: str, cache_dir: Path) -> dict[str, object]:
     """The same layer through a file cache on MapProxy's ``GLOBAL_WEBMERCATOR`` grid (Esri's Web Mercator levels),
     4 x 4 metatiles with 80 px buffer (as the gateway's default), served as WMTS too: the reference of the tile
-    rows (benchmarks/tiles.py)."""
-    conf = config(upstream)
+    rows (benchmarks/tiles.py).  Transparent, as the gateway's ``png`` tiles are: both ask the backend for the same
+    RGBA picture and store the same kind of tile (an opaque GetMap costs MapServer a third less)."""
+    conf = config(upstream, transparent=True)
     services = conf["services"]
     assert isinstance(services, dict)
     services["wmts"] = {"restful": True, "kvp": False}

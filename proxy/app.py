@@ -131,16 +131,16 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
                 log.info("%s %s -> %s %s", request.method, request.path_qs[:300], exc.status, exc.message)
             if isinstance(exc, InvalidParameter) and exc.parameter == "callback":
                 params = None
-            response = error_response(exc, params)
+            response = error_response(exc, params, request)
         except web.HTTPMove as exc:  # a redirect (e.g. / → /arcgis/rest/services) is an answer, not an error
             response = web.Response(status=exc.status, headers={"Location": str(exc.location)})
         except web.HTTPException as exc:
-            response = error_response(_http_error(exc), params)
+            response = error_response(_http_error(exc), params, request)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("unexpected failure for %s %s", request.method, request.path_qs[:300])
-            response = error_response(ArcGISError(), params)
+            response = error_response(ArcGISError(), params, request)
         finally:
             stale = stale_sources.get() or []
             stale_sources.reset(stale_token)
@@ -252,9 +252,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[CPU].start()
+    app[CACHE].acquire()  # a cache kept across a reload is closed by the last application using it
     yield
     await app[REGISTRY].close()
-    await app[CACHE].close()
+    await app[CACHE].release()
     app[CPU].shutdown()
 
 
@@ -351,14 +352,16 @@ def _on_hit(request: web.Request, response: web.StreamResponse, seconds: float) 
     response.headers[REQUEST_ID_HEADER] = request_id_of(request)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the gateway application for a validated configuration."""
+def create_app(settings: Settings, cache: Cache | None = None, outputs: OutputStore | None = None
+               ) -> web.Application:
+    """Build the gateway application for a validated configuration (with the cache and the store of ``f=json``
+    outputs of the application it replaces, when a reload keeps them: :mod:`proxy.serving`)."""
     protocol.install()
     app = web.Application(middlewares=[request_id_middleware, arcgis_middleware], client_max_size=MAX_FORM_BYTES,
                           handler_args=PARSER_LIMITS)
     app[SETTINGS] = settings
-    app[CACHE] = Cache(settings.cache)
-    app[OUTPUTS] = OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
+    app[CACHE] = cache or Cache(settings.cache)
+    app[OUTPUTS] = outputs or OutputStore(settings.output_ttl, settings.output_max_bytes, app[CACHE].shared)
     app[CPU] = CpuPool()
     app[REGISTRY] = Registry(settings, app[CPU].run, app[CACHE])
     app.cleanup_ctx.append(_lifecycle)

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from translators.arcgis.directory import Where, page
+from translators.arcgis.directory import Where, error_page, page
 from translators.arcgis.soap.xml import fault
 from translators.errors import (
     ArcGISError,
@@ -69,9 +69,33 @@ def respond(data: Any, params: Params, title: str, default: str = "html", extra_
     raise InvalidParameter("f", f"'{fmt}' is not one of json, pjson, html")
 
 
-def error_response(error: ArcGISError, params: Params | None) -> web.Response:
-    """ArcGIS error JSON with the error's HTTP status (also for f=image and f=html requests)."""
+def error_response(error: ArcGISError, params: Params | None, request: web.Request | None = None) -> web.Response:
+    """The error with its HTTP status: a Services Directory page when the call asked for a page (:func:`wants_page`),
+    ArcGIS error JSON otherwise (also for f=image, f=kmz … requests)."""
+    if request is not None and params is not None and wants_page(params, request.headers.get("Accept")):
+        located = PAGE.get()  # None: the call failed before the dispatcher placed it, or is outside the REST tree
+        where, pattern = located or (_where_of(request.path), None)
+        document = {"code": error.code, "message": error.message, "details": error.details}
+        text = error_page(where, document, params, pattern, None if located else request.path)
+        return web.Response(text=text, status=error.status, content_type="text/html", charset="utf-8")
     return json_response(error.to_json(), params or Params({}), status=error.status)
+
+
+def wants_page(params: Params, accept: str | None) -> bool:
+    """Whether a failed call is answered as a page: it asked for ``f=html``, or for no ``f`` at all from a browser
+    (``Accept: text/html``, as a navigation sends; clients of the REST API name their ``f``)."""
+    fmt = params.get("f")
+    if fmt is not None:
+        return fmt.strip().lower() == "html"
+    return accept is not None and "text/html" in accept.lower()
+
+
+def _where_of(path: str) -> Where:
+    """Where a page is when the dispatcher did not say (the call failed before, or is outside the REST tree): base
+    URL relative to the host, the segments below ``/arcgis/rest``."""
+    parts = [p for p in path.split("/") if p]
+    below = parts[2:] if [p.lower() for p in parts[:2]] == ["arcgis", "rest"] else []
+    return Where("", tuple(below), None)
 
 
 def fault_response(error: ArcGISError) -> web.Response:

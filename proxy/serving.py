@@ -18,10 +18,12 @@ import socket
 
 from aiohttp import web
 
-from proxy.app import create_app
+from proxy.app import CACHE, OUTPUTS, SETTINGS, create_app
+from proxy.cache import Cache
 from proxy.logs import access_logger
 from proxy.ops import probe as ops
-from proxy.settings import ConfigError, load_settings
+from proxy.outputs import OutputStore
+from proxy.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("arcbridge")
 SHUTDOWN_TIMEOUT = 10.0
@@ -65,11 +67,31 @@ async def _start(app: web.Application, sock: socket.socket, access: str) -> web.
     return runner
 
 
+def _changed(old: Settings, new: Settings) -> list[str]:
+    """The services (cache namespaces) whose settings differ between two configurations, or that are gone."""
+    return [service.name.lower() for key, service in old.services.items() if new.services.get(key) != service]
+
+
+def _kept(current: web.Application, settings: Settings) -> tuple[Cache | None, OutputStore | None]:
+    """The running application's cache for a new configuration, when its cache settings are the same (less the
+    entries of the services that changed: :meth:`proxy.cache.Cache.carry_over`), and its store of ``f=json``
+    outputs with the cache, when the output settings are the same too (None: the new application makes its own)."""
+    old = current[SETTINGS]
+    cache = current[CACHE]
+    # Server-wide limits decide which URLs are answered at all: when they change, every URL is planned again.
+    if not cache.carry_over(settings.cache, _changed(old, settings), every_url=old.limits != settings.limits):
+        return None, None
+    same_outputs = (old.output_ttl, old.output_max_bytes) == (settings.output_ttl, settings.output_max_bytes)
+    return cache, current[OUTPUTS] if same_outputs else None
+
+
 async def _reload(config: str, sock: socket.socket, access: str, current: web.AppRunner) -> web.AppRunner:
     """The runner of the new configuration, or ``current`` when the new one is refused."""
     try:
         settings = load_settings(config)
-        runner = await _start(create_app(settings), sock, access)
+        changed = _changed(current.app[SETTINGS], settings)
+        cache, outputs = _kept(current.app, settings)
+        runner = await _start(create_app(settings, cache, outputs), sock, access)
     except ConfigError as exc:
         for error in exc.problems:
             log.error("reload refused, the running configuration keeps serving: %s", error)
@@ -80,7 +102,13 @@ async def _reload(config: str, sock: socket.socket, access: str, current: web.Ap
     for line in ops.summary(settings):
         log.info("%s", line)
     await _retire(current)
-    log.info("configuration reloaded from %s", config)
+    if cache is not None:
+        # What the old application's last requests stored for a changed service, under its old settings, goes too.
+        cache.carry_over(settings.cache, changed)
+        log.info("configuration reloaded from %s; the cache is kept (%d entries), less the services that changed: %s",
+                 config, len(cache.memory), ", ".join(changed) or "none")
+    else:
+        log.info("configuration reloaded from %s; the cache starts empty (its settings changed)", config)
     return runner
 
 

@@ -91,6 +91,11 @@ class HeadersTooLarge(ArcGISError, status=431, message="Request Header Fields To
     """A request header beyond the gateway's limit."""
 
 
+class NoTiles(ArcGISError, status=422, message="Tiles not present."):
+    """A tilemap window without a single tile: ArcGIS Server answers 422, which its JavaScript SDK reads as "every
+    tile of the window unavailable" (PROTOCOLS.md §4)."""
+
+
 class BackendError(ArcGISError, status=502, message="The backend server returned an error."):
     """The OGC backend failed or answered something that is not what was asked for."""
 

@@ -44,7 +44,9 @@ __all__ = [
     "CONTENT_TYPES",
     "decode_image",
     "encode_image",
+    "encode_picture",
     "make_kmz",
+    "open_image",
     "rotate_rgba",
     "rotation_source_size",
     "warp_rgba",
@@ -101,13 +103,30 @@ def decode_image(data: bytes) -> RGBA:
 
     Raises :class:`BackendError` when the bytes are not a decodable image (e.g. an XML exception document).
     """
+    return np.asarray(open_image(data), dtype=np.uint8).copy()
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode image bytes to a loaded RGBA Pillow image (what :func:`decode_image` turns into an array): for work that
+    stays in Pillow, such as cutting tiles, which then skips the array copies of a large picture.
+
+    Raises :class:`BackendError` when the bytes are not a decodable image.
+    """
     try:
         with Image.open(io.BytesIO(data), formats=_DECODE_FORMATS) as image:
             image.load()
-            rgba = image.convert("RGBA")
+            # convert() returns a copy even for RGBA: a loaded image that outlives the ``with`` block
+            return image.convert("RGBA")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BackendError("The backend answered something that is not a readable image.", [str(exc)]) from None
-    return np.asarray(rgba, dtype=np.uint8).copy()
+
+
+def encode_picture(picture: Image.Image, fmt: str, transparent: bool, *, quality: int = 90) -> tuple[bytes, str]:
+    """:func:`encode_image` of an RGBA Pillow image; ``png32`` with transparency (the default tile format) is
+    saved as it is, without a round trip through an array."""
+    if fmt == "png32" and transparent and picture.mode == "RGBA":
+        return _save(picture, "PNG"), CONTENT_TYPES["png32"]
+    return encode_image(np.asarray(picture, dtype=np.uint8), fmt, transparent, quality=quality)
 
 
 # --------------------------------------------------------------------------------------------------------------------

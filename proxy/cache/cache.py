@@ -12,6 +12,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from proxy.cache.fast import FastPath
@@ -53,6 +54,30 @@ class Cache:
                        if settings.redis_url else None)
         self.fast = FastPath(self.memory, self.stats)
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
+        self._users = 0  # applications using this cache: a reload hands it from the old one to the new one
+
+    def acquire(self) -> None:
+        """An application starts using the cache."""
+        self._users += 1
+
+    async def release(self) -> None:
+        """An application stops using the cache; the last one closes it."""
+        self._users -= 1
+        if self._users <= 0:
+            await self.close()
+
+    def carry_over(self, settings: CacheSettings, changed: list[str], every_url: bool = False) -> bool:
+        """Keep this cache for a reloaded configuration whose cache settings are these (the log interval aside):
+        the entries of the ``changed`` services (namespaces) are dropped from the memory tier, and the fast path
+        forgets their URLs (``every_url``: all of them, when what admits a request changed).  False (nothing
+        done) when the cache settings differ: the new configuration starts a cache of its own."""
+        if replace(settings, log_interval=0) != replace(self.settings, log_interval=0):
+            return False
+        for namespace in changed:
+            self.memory.drop(f"{PREFIX}{namespace}:")
+        self.fast.forget(None if every_url else set(changed))
+        self.settings = settings
+        return True
 
     def _evicted(self) -> None:
         self.stats.evictions += 1

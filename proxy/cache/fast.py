@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from aiohttp import web
 from cachetools import LRUCache
@@ -78,6 +78,18 @@ class FastPath:
         reads the entry when the memory tier has not got it (then it is kept there again)."""
         with self._lock:
             self._known[url] = _Known(key, namespace, control, content_type, load)
+
+    def forget(self, namespaces: Collection[str] | None = None) -> None:
+        """Forget the URLs of the given namespaces (services), every URL read through a ``load`` (it belongs to the
+        tile store of the application that made it), or every URL at all (None).  A reload calls it: a URL of a
+        changed service may mean another entry under the new configuration."""
+        with self._lock:
+            if namespaces is None:
+                self._known.clear()
+                return
+            for url in [url for url, known in self._known.items()
+                        if known.namespace in namespaces or known.load is not None]:
+                del self._known[url]
 
     def lookup(self, url: str) -> web.Response | None:
         """The cached answer of ``url`` when it is known and still fresh in memory (or readable by its ``load``),

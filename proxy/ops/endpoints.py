@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,23 +50,25 @@ async def _probe(registry: Registry, services: list[str]) -> str | None:
 async def readiness(registry: Registry, cache: Cache) -> tuple[bool, dict[str, Any]]:
     """Whether every backend answered its last contact, and the document ``/arcbridge/ready`` answers."""
     backends = _backends(registry)
-    unknown = [url for url in backends if health.last_contact(url) is None]
+    known = health.contacts()  # every worker's: the newest contact of each backend
+    unknown = [url for url in backends if url not in known]
     probed = dict(zip(unknown, await asyncio.gather(*(_probe(registry, backends[url]) for url in unknown)),
                       strict=True))
+    known = health.contacts() if unknown else known
     listed: list[dict[str, Any]] = []
     for url, services in backends.items():
-        contact = health.last_contact(url)
+        contact = known.get(url)
         if contact is None:  # answered from the caches without a contact, or the probe failed before sending
             error = probed.get(url)
             entry = {"url": url, "services": services, "ok": error is None, "lastContact": None, "status": None,
-                     "error": error}
+                     "error": error, "contactBy": None}
         else:
             entry = {"url": url, "services": services, "ok": contact.ok, "lastContact": round(contact.at, 3),
-                     "status": contact.status, "error": contact.error}
+                     "status": contact.status, "error": contact.error, "contactBy": contact.pid}
         listed.append(entry)
     failing = [entry["url"] for entry in listed if not entry["ok"]]
     shared = cache.snapshot()["shared"]
-    document = {"status": "ready" if not failing else "not ready", "configuration": "loaded",
+    document = {"status": "ready" if not failing else "not ready", "configuration": "loaded", "pid": os.getpid(),
                 "services": len(registry.settings.services), "failing": failing, "backends": listed,
                 "sharedCache": None if shared is None else {
                     k: shared[k] for k in ("url", "state", "skipped", "opened", "lastError", "openUntil")}}
@@ -77,6 +80,7 @@ def install(app: web.Application, registry: Registry, cache: Cache) -> None:
     metrics.configure([s.name for s in registry.settings.services.values()])
 
     def sync() -> None:
+        health.share()  # this worker's newer backend contacts, for the others' /arcbridge/ready
         snapshot = cache.snapshot()
         shared = snapshot["shared"]
         metrics.sync_cache(cache.stats, snapshot["memory"]["bytes"], snapshot["memory"]["entries"],

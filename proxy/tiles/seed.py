@@ -21,11 +21,12 @@ from typing import Any, TextIO
 import aiohttp
 
 from proxy.tools import progress_bar
-from translators.crs import resolve_sr, transform_bbox
+from translators.crs import SpatialRef, resolve_sr, transform_bbox
 from translators.errors import InvalidParameter
 
 BLOCK = 4  # tiles per side of a block asked together (the gateway's default metatile)
 MAX_TILES = 5_000_000
+EDGE = 1e-6  # tiles: a box edge this close to a tile edge is on it
 Block = list[tuple[int, int, int]]
 
 
@@ -51,8 +52,9 @@ def tile_blocks(tile_info: dict[str, Any], levels: tuple[int, int], bbox: tuple[
         if level not in resolutions:
             raise InvalidParameter("levels", f"level {level} is not in the service's tileInfo")
         span = size * resolutions[level]
-        c0, c1 = max(0, math.floor((bbox[0] - ox) / span)), math.ceil((bbox[2] - ox) / span) - 1
-        r0, r1 = max(0, math.floor((oy - bbox[3]) / span)), math.ceil((oy - bbox[1]) / span) - 1
+        # A box edge on a tile edge (the world's, after a reprojection's rounding) must not add a row or column
+        c0, c1 = max(0, math.floor((bbox[0] - ox) / span + EDGE)), math.ceil((bbox[2] - ox) / span - EDGE) - 1
+        r0, r1 = max(0, math.floor((oy - bbox[3]) / span + EDGE)), math.ceil((oy - bbox[1]) / span - EDGE) - 1
         for br in range(r0 - r0 % BLOCK, r1 + 1, BLOCK):
             for bc in range(c0 - c0 % BLOCK, c1 + 1, BLOCK):
                 yield [(level, r, c) for r in range(max(br, r0), min(br + BLOCK, r1 + 1))
@@ -85,6 +87,23 @@ def _resume_point(state: Path | None, plan: str) -> int:
     return int(saved.get("blocks", 0)) if saved.get("plan") == plan else 0
 
 
+def _within_data(extent: tuple[float, float, float, float], info: dict[str, Any], grid_sr: SpatialRef
+                 ) -> tuple[float, float, float, float]:
+    """The part of ``extent`` over the service's ``fullExtent``: tiles beyond it are answered 404 (no data), so
+    asking them would only count tiles that do not exist."""
+    full = info.get("fullExtent") or {}
+    try:
+        box = (float(full["xmin"]), float(full["ymin"]), float(full["xmax"]), float(full["ymax"]))
+        sr = full.get("spatialReference") or {}
+        box = transform_bbox(box, resolve_sr(sr.get("latestWkid") or sr.get("wkid") or sr["wkt"], "fullExtent"),
+                             grid_sr)
+    except (KeyError, TypeError, ValueError, InvalidParameter):
+        return extent  # no usable fullExtent: the gateway's 404s say where the data ends
+    if not (box[0] < box[2] and box[1] < box[3]):
+        return extent  # a point's extent says nothing of the tiles its symbols cover
+    return max(extent[0], box[0]), max(extent[1], box[1]), min(extent[2], box[2]), min(extent[3], box[3])
+
+
 async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox: tuple[float, float, float, float],
                      bbox_sr: str, concurrency: int, rate: float = 0.0, state: Path | None = None,
                      out: TextIO = sys.stderr) -> tuple[int, int, int]:
@@ -98,7 +117,7 @@ async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox:
             raise RuntimeError(f"{service} is not a tiled MapServer (its root has no tileInfo)")
         grid_sr = resolve_sr(info["tileInfo"]["spatialReference"].get("latestWkid")
                              or info["tileInfo"]["spatialReference"]["wkid"], "tileInfo")
-        extent = transform_bbox(bbox, resolve_sr(bbox_sr, "bboxSR"), grid_sr)
+        extent = _within_data(transform_bbox(bbox, resolve_sr(bbox_sr, "bboxSR"), grid_sr), info, grid_sr)
         blocks = list(tile_blocks(info["tileInfo"], levels, extent))
         total = sum(len(b) for b in blocks)
         if total > MAX_TILES:

@@ -39,9 +39,11 @@ def tiled(mapserver: FastCgiBackend, tmp_path_factory: pytest.TempPathFactory) -
         yield gateway
 
 
-def backend_picture(backend: FastCgiBackend, bbox: tuple[float, ...], width: int, height: int) -> np.ndarray:
-    reply = fetch(backend.url, {"SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": "rgb,regions",
-                                "STYLES": ",", "SRS": "EPSG:3857", "BBOX": ",".join(repr(v) for v in bbox),
+def backend_picture(backend: FastCgiBackend, bbox: tuple[float, ...], width: int, height: int,
+                    layers: str = "rgb,regions") -> np.ndarray:
+    reply = fetch(backend.url, {"SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": layers,
+                                "STYLES": "," * layers.count(","), "SRS": "EPSG:3857",
+                                "BBOX": ",".join(repr(v) for v in bbox),
                                 "WIDTH": str(width), "HEIGHT": str(height), "FORMAT": "image/png",
                                 "MAP_RESOLUTION": "96"})
     assert reply.status == 200 and reply.content_type == "image/png"

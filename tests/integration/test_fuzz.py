@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import html as lxml_html
 
 from tests.gateway import Gateway, fetch
 from tests.pixels import rgba
@@ -271,10 +272,19 @@ def check(status: int, content_type: str, body: bytes, case: tuple[str, str, lis
     for leak in LEAKS:  # what the request itself carried may be echoed in a message
         assert leak not in text or leak in sent, f"{leak!r} in the answer to {where}: {text[:400]}"
     if status >= 300 and status != 304:
+        asked = next((v.strip().lower() for k, v in case[2] if k.lower() == "f"), "")  # the first f wins
+        if content_type.startswith("text/html"):  # f=html: the Services Directory's error page, same status
+            assert asked == "html", f"{status} {content_type} for {where}"
+            page = lxml_html.fromstring(body)
+            assert page.xpath("string(//td[@class='code'])") == str(status), f"{text[:400]} for {where}"
+            assert page.xpath("string(//td[@class='message'])"), f"{text[:400]} for {where}"
+            return
         assert content_type.startswith("application/json"), f"{status} {content_type} for {where}"
         error = json.loads(body)["error"]
         assert error["code"] == status, f"{error} for {where}"
         assert isinstance(error["message"], str) and isinstance(error["details"], list)
+        if asked == "html":  # JSON only for what is refused before the parameters are read (callback, body)
+            assert "'callback'" in error["message"] or "'body'" in error["message"], f"{error} for {where}"
 
 
 def test_fuzz_every_operation(gateway: Gateway) -> None:

@@ -196,6 +196,8 @@ def test_tilemap(tiled: Gateway) -> None:
     assert data["valid"] is True and data["location"] == {"left": 0, "top": 0, "width": 8, "height": 8}
     flags = np.array(data["data"]).reshape(8, 8)
     assert flags[:4, :4].all() and not flags[4:, :].any() and not flags[:, 4:].any()
+    empty = fetch(f"{tiled.services_url('t/World')}/tilemap/2/4/4/8/8", {"f": "json"})
+    assert empty.status == 422 and empty.json()["error"]["code"] == 422  # ArcGIS: no tile in the window
 
 
 def test_100_requests_for_one_cold_metatile_make_one_getmap(tiled: Gateway) -> None:

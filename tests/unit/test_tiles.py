@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from proxy.settings import ConfigError, parse_settings
+from proxy.tiles.seed import _within_data, tile_blocks
 from proxy.tiles.store import NewTile, TileStore, store_file
 from translators.arcgis.tiles import TileScheme, check_tile, lods, tiled_root, tilemap
-from translators.crs import resolve_sr
-from translators.errors import NotFound
+from translators.crs import resolve_sr, transform_bbox
+from translators.errors import NotFound, NoTiles
 from translators.tiles.cut import cut_metatile
 from translators.tiles.grid import metatile, webmercator
 
@@ -57,6 +58,9 @@ def test_grid_edges_and_out_of_range() -> None:
     assert grid.tiles_in(2, (0.0, 0.0, 1.0, 1.0)) == (1, 2, 1, 2)
     data = tilemap(scheme, 1, 0, 0, 4, 4, WORLD)
     assert data["data"] == [1, 1, 0, 0, 1, 1, 0, 0] + [0] * 8
+    with pytest.raises(NoTiles) as empty:  # ArcGIS's "no tile in the window": 422, not a map of zeros
+        tilemap(scheme, 1, 2, 2, 4, 4, WORLD)
+    assert empty.value.status == 422
 
 
 def test_metatile_buffer_is_clipped_at_the_grid() -> None:
@@ -219,3 +223,25 @@ def test_captured_geoserver_wmts_matches_only_where_its_truncated_corner_is_harm
     matrix_set, levels = chosen
     assert matrix_set.identifier == "EPSG:900913"
     assert sorted(levels) == list(range(13)) and levels[12].identifier == "EPSG:900913:12"
+
+
+def test_seed_plan_of_the_world_has_each_tile_once() -> None:
+    """The world in degrees, reprojected to Web Mercator, lands on the grid's edges give or take the rounding: the
+    plan must not add a column or row beyond them (it did: 1428 tiles for levels 0-5 instead of 1365)."""
+    mercator, wgs84 = resolve_sr(3857, "sr"), resolve_sr(4326, "sr")
+    info = {"cols": 256, "origin": {"x": -20037508.342787, "y": 20037508.342787},
+            "lods": lods(TileScheme(webmercator(), 0, 23, "png"), mercator)}
+    world = transform_bbox((-180.0, -85.0, 180.0, 85.0), wgs84, mercator)
+    full = {"xmin": -20037508.342787, "ymin": -20037508.342787, "xmax": 20037508.342787, "ymax": 20037508.342787,
+            "spatialReference": {"wkid": 102100, "latestWkid": 3857}}
+    extent = _within_data(world, {"fullExtent": full}, mercator)
+    tiles = [tile for block in tile_blocks(info, (0, 5), extent) for tile in block]
+    assert len(tiles) == len(set(tiles)) == sum(4 ** level for level in range(6))
+    assert all(0 <= row < 2 ** level and 0 <= col < 2 ** level for level, row, col in tiles)
+    # the service's data end where its full extent does: tiles beyond are not asked
+    europe = {"xmin": 0.0, "ymin": 0.0, "xmax": 5_000_000.0, "ymax": 5_000_000.0, "spatialReference": {"wkid": 3857}}
+    assert [t for b in tile_blocks(info, (2, 2), _within_data(world, {"fullExtent": europe}, mercator)) for t in b] \
+        == [(2, 1, 2)]
+    # a point's extent (or none) leaves the box as asked
+    point = {**europe, "xmax": 0.0, "ymax": 0.0}
+    assert _within_data(world, {"fullExtent": point}, mercator) == world == _within_data(world, {}, mercator)

@@ -25,6 +25,7 @@ STYLE = (
     "a{color:#1f5c99}table.props td{padding:2px 8px;vertical-align:top}"
     "form.operation{background:#f6f6f6;border:1px solid #ddd;padding:8px;margin:8px 0}"
     "pre{background:#f4f4f4;padding:1em;overflow:auto}ul.links li{margin:2px 0}"
+    "table.error{border-left:4px solid #b22;background:#fbeeee;margin:8px 0}table.error td{padding:3px 8px}"
 )
 
 
@@ -87,10 +88,11 @@ def breadcrumbs(where: Where) -> str:
     return " &gt; ".join(crumbs)
 
 
-def format_links(where: Where, params: Params) -> str:
-    """The same resource in JSON and pretty JSON (the call's own parameters kept)."""
-    kept = [(k, v) for k, v in params.items() if k != "f" and v.strip()]
-    here = where.url(len(where.segments))
+def format_links(where: Where, params: Params, here: str | None = None) -> str:
+    """The same resource in JSON and pretty JSON (the call's own parameters kept); ``here`` is its URL when it is
+    not the one of ``where`` (an error page outside the ArcGIS REST tree)."""
+    kept = [(k, v) for k, v in params.items() if k.lower() != "f" and v.strip()]
+    here = here or where.url(len(where.segments))
     return " | ".join(_link(f"{here}?{urlencode([*kept, ('f', f)])}", f.upper()) for f in ("json", "pjson"))
 
 
@@ -198,6 +200,23 @@ def page(title: str, data: Any, where: Where, params: Params, pattern: str | Non
         body.append("<details><summary>JSON</summary><pre>"
                     f"{html.escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre></details>")
     return shell(title, "".join(body) + "</div>")
+
+
+def error_page(where: Where, error: dict[str, Any], params: Params, pattern: str | None,
+               here: str | None = None) -> str:
+    """The page of an error answered in ``f=html``: breadcrumbs, the ArcGIS error's code, message and details, the
+    links to the same call in JSON, and the operation's form prefilled with the call (to correct it)."""
+    details = "".join(f"<li>{html.escape(str(d))}</li>" for d in error.get("details") or [])
+    rows = [("Code", html.escape(str(error.get("code")))), ("Message", html.escape(str(error.get("message"))))]
+    if details:
+        rows.append(("Details", f"<ul class='details'>{details}</ul>"))
+    table = "".join(f"<tr><td><b>{name}:</b></td><td class='{name.lower()}'>{cell}</td></tr>" for name, cell in rows)
+    body = [f"<div id='breadcrumbs'>{breadcrumbs(where)}</div><div id='content'><h2>Error</h2>",
+            f"<table class='error'>{table}</table><p class='formats'>{format_links(where, params, here)}</p>"]
+    form = form_of(where.kind or "", pattern) if pattern is not None and where.kind else None
+    if form is not None:
+        body.append(form_html(form, here or where.url(len(where.segments)), params))
+    return shell(f"Error {error.get('code')}: {error.get('message')}", "".join(body) + "</div>")
 
 
 def shell(title: str, body: str, head: str = "") -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from translators.crs import SpatialRef
-from translators.errors import InvalidParameter, NotFound
+from translators.errors import InvalidParameter, NotFound, NoTiles
 from translators.tiles.cut import TILE_FORMATS
 from translators.tiles.grid import BBox, TileGrid, esri_scale, intersects
 
@@ -92,7 +92,7 @@ def check_tile(scheme: TileScheme, level: int, row: int, col: int, data_extent: 
 def tilemap(scheme: TileScheme, level: int, row: int, col: int, width: int, height: int,
             data_extent: BBox) -> dict[str, Any]:
     """``…/tilemap/{level}/{row}/{col}/{w}/{h}``: which tiles of a block exist (1) or not (0), row by row. Tiles are
-    drawn on demand, so every tile of the grid with data exists."""
+    drawn on demand, so every tile of the grid with data exists; a block without any is :class:`NoTiles` (422)."""
     if not (1 <= width <= MAX_TILEMAP and 1 <= height <= MAX_TILEMAP):
         raise InvalidParameter("tilemap", f"width and height must be between 1 and {MAX_TILEMAP}")
     flags = []
@@ -103,5 +103,8 @@ def tilemap(scheme: TileScheme, level: int, row: int, col: int, width: int, heig
                 flags.append(1)
             except NotFound:
                 flags.append(0)
+    if not any(flags):
+        raise NoTiles(details=[f"no tile of level {level} in rows {row}-{row + height - 1}, "
+                               f"columns {col}-{col + width - 1}"])
     return {"adjusted": False, "location": {"left": col, "top": row, "width": width, "height": height},
             "data": flags, "valid": True}

@@ -47,6 +47,9 @@ BASE_FLAGS: tuple[str, ...] = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    # WebGL (the ArcGIS Maps SDK's MapView needs WebGL2) on SwiftShader: Chromium's automatic software fallback is
+    # deprecated and logs a warning asking for this flag.
+    "--enable-unsafe-swiftshader",
     "--disable-quic",
     "--no-first-run",
     "--no-default-browser-check",

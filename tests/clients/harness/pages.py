@@ -5,6 +5,8 @@ Pages (all fill the viewport with the map, white background, no controls; see th
 * ``leaflet-dynamic.html`` - Esri Leaflet ``dynamicMapLayer`` (MapServer ``export``)
 * ``leaflet-image.html`` - Esri Leaflet ``imageMapLayer`` (ImageServer ``exportImage``)
 * ``ol-imagearcgisrest.html`` - OpenLayers ``ImageArcGISRest`` (MapServer ``export`` / ImageServer ``exportImage``)
+* ``arcgis-view.html`` - the ArcGIS Maps SDK for JavaScript: a ``MapView`` over a ``TileLayer`` or ``MapImageLayer``
+  (bundled into ``arcgis/build/`` by ``scripts/install-arcgis-js.sh``)
 
 Each page publishes ``window.__loaded``, ``window.__error`` / ``__errors``, ``window.__bounds`` (the view's actual
 extent: ``xmin..ymax`` in the map CRS, ``west..north`` lon/lat, ``mercator`` {xmin..ymax} in EPSG:3857, ``width``,
