@@ -1,7 +1,7 @@
 """The ``arcbridge`` command.
 
     arcbridge serve --config FILE [--host H] [--port P] [--workers N] [--access-log off|common|json]
-    arcbridge init --backend URL [--flavor F] [--name folder/Name] [--output FILE]
+    arcbridge init --backend URL [--flavor F] [--name folder/Name] [--output FILE] [--wfs URL]
     arcbridge check-config --config FILE [--probe]
     arcbridge seed  --url http://gateway:8080 --service demo/World --bbox xmin,ymin,xmax,ymax --sizes 256,512 …
     arcbridge seed  --url … --service demo/Tiled --bbox … --levels 0-8 [--rate 50] [--state FILE]   (tiles)
@@ -274,6 +274,7 @@ def _ops_parsers(sub: Any) -> None:
     init.add_argument("--flavor", choices=sorted(FLAVORS), help="the kind of server (default: guessed)")
     init.add_argument("--name", default="Map", help="the MapServer service's name, 'Name' or 'folder/Name'")
     init.add_argument("--output", help="write to this file (default: standard output)")
+    init.add_argument("--wfs", help="the server's WFS when not at --backend (default: asked at --backend)")
     check = sub.add_parser("check-config", help="check a configuration: every problem, each naming its key")
     check.add_argument("--config", required=True, help="YAML configuration file")
     check.add_argument("--probe", action="store_true", help="also ask each backend for the layers/coverages named")
@@ -285,11 +286,12 @@ def _init(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level="ERROR", format="%(levelname)s %(message)s")
     try:
-        parse_settings({"services": {args.name: {"type": "MapServer", "backend": {"url": args.backend}}}})
+        parse_settings({"services": {args.name: {"type": "MapServer", "backend": {
+            "url": args.backend, **({"wfs": args.wfs} if args.wfs else {})}}}})
     except ConfigError as exc:
-        print(f"arcbridge: {exc.problem} (--name / --backend)", file=sys.stderr)
+        print(f"arcbridge: {exc.problem} (--name / --backend / --wfs)", file=sys.stderr)
         return 2
-    offer = asyncio.run(ops.discover(args.backend, args.flavor))
+    offer = asyncio.run(ops.discover(args.backend, args.flavor, args.wfs))
     if offer.wms is None and not offer.coverages:
         print(f"arcbridge: {args.backend} offers neither WMS nor WCS: "
               f"{'; '.join(offer.problems.values())}", file=sys.stderr)

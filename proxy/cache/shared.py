@@ -18,6 +18,29 @@ T = TypeVar("T")
 SKIPPED: Final = object()  # what a skipped call answers where None is a real answer
 
 
+def _sentinel_target(url: str) -> tuple[list[tuple[str, int]], str, int]:
+    """The sentinels (host, port), the master's name and the db of a ``redis+sentinel://`` URL."""
+    parts = urlsplit(url)
+    hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1]) if ":" in h else 26379)
+             for h in parts.netloc.split("@")[-1].split(",")]
+    if not all(0 < port < 65536 for _, port in hosts):
+        raise ValueError("a sentinel's port is out of range 1-65535")
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError("a sentinel URL names the master: redis+sentinel://host:port/master[/db]")
+    return hosts, path[0], int(path[1]) if len(path) > 1 else 0
+
+
+def check_redis_url(url: str) -> None:
+    """Raise a ValueError saying why ``url`` cannot make a client (:func:`redis_client` would raise it at start);
+    nothing is connected."""
+    if urlsplit(url).scheme.endswith("+sentinel"):
+        _sentinel_target(url)
+    else:
+        from redis.asyncio.connection import parse_url
+        parse_url(url.replace("+cluster", "", 1))
+
+
 def redis_client(url: str, timeout: float = 5.0) -> Any:
     """A redis.asyncio client for ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://h1:p,h2:p/master/db``
     or ``redis+cluster://host:port`` URLs, whose connects and reads give up after ``timeout`` seconds.
@@ -35,15 +58,10 @@ def redis_client(url: str, timeout: float = 5.0) -> Any:
                               "retry": Retry(NoBackoff(), 1)}  # type: ignore[no-untyped-call]
     parts = urlsplit(url)
     if parts.scheme.endswith("+sentinel"):
-        hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1]) if ":" in h else 26379)
-                 for h in parts.netloc.split("@")[-1].split(",")]
-        path = [p for p in parts.path.split("/") if p]
-        if not path:
-            raise ValueError("a sentinel URL names the master: redis+sentinel://host:port/master[/db]")
-        db = int(path[1]) if len(path) > 1 else 0
+        hosts, master, db = _sentinel_target(url)
         sentinel = Sentinel(hosts, password=parts.password,  # type: ignore[no-untyped-call]
                             ssl=parts.scheme.startswith("rediss"), sentinel_kwargs=dict(limits), **limits)
-        return sentinel.master_for(path[0], db=db, password=parts.password)
+        return sentinel.master_for(master, db=db, password=parts.password)
     if parts.scheme.endswith("+cluster"):
         return RedisCluster.from_url(url.replace("+cluster", "", 1), **limits)
     return aioredis.from_url(url, **limits)

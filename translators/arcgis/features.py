@@ -94,15 +94,26 @@ def feature_layer(typename: str, described: FeatureType, oid_setting: str | None
                   time_field: str | None = None) -> FeatureLayer:
     """The feature layer of a described feature type; ``oid_setting`` names the configured object-id attribute
     (used only when the type has it as an integer)."""
-    oid: str | None = None
-    if oid_setting:
-        found = next((f for f in described.fields if f.name.casefold() == oid_setting.casefold()), None)
-        oid = found.name if found is not None and found.type in _INTEGERS else None
+    oid = oid_attribute(described, oid_setting)
     strings = [f.name for f in described.fields if esri_field_type(f) == "esriFieldTypeString"]
     display = next((n for n in strings if n.casefold() in ("name", "title", "label")), strings[0] if strings else "")
     gtype = geometry_type or GEOMETRY_OF_GML.get(described.geometry_type or "")
     return FeatureLayer(typename, described.fields, described.geometry, gtype, oid, display or (oid or SYNTHETIC_OID),
                         time_field)
+
+
+def oid_attribute(described: FeatureType, oid_setting: str | None) -> str | None:
+    """The attribute ``oid_setting`` names (any case) when the type has it as an integer, else None (the feature
+    ids then give the object ids)."""
+    if not oid_setting:
+        return None
+    found = next((f for f in described.fields if f.name.casefold() == oid_setting.casefold()), None)
+    return found.name if found is not None and found.type in _INTEGERS else None
+
+
+def integer_attributes(described: FeatureType) -> list[str]:
+    """The attributes of the type that can hold object ids."""
+    return [f.name for f in described.fields if f.type in _INTEGERS]
 
 
 def time_field_of(described: FeatureType, time_aware: bool) -> str | None:
