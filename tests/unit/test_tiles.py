@@ -17,7 +17,7 @@ from proxy.tiles.store import NewTile, TileStore, store_file
 from translators.arcgis.tiles import TileScheme, check_tile, lods, tiled_root, tilemap
 from translators.crs import resolve_sr, transform_bbox
 from translators.errors import NotFound, NoTiles
-from translators.tiles.cut import cut_metatile
+from translators.tiles.cut import cut_metatile, uniform_colour
 from translators.tiles.grid import metatile, webmercator
 
 WORLD = (-20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244)
@@ -89,6 +89,22 @@ def test_cut_tiles_and_blank_ones_share_bytes() -> None:
     assert tiles[(0, 1)].body == tiles[(1, 0)].body
     dot = np.asarray(Image.open(io.BytesIO(tiles[(1, 1)].body)).convert("RGBA"))
     assert tuple(dot[300 - 256, 300 - 256]) == (1, 2, 3, 255)
+
+
+def test_a_tile_is_blank_when_nothing_is_opaque_whatever_its_hidden_colours() -> None:
+    meta = metatile(webmercator(), 1, 0, 0, 2, 0, (2, 2))
+    pixels = np.zeros((meta.height, meta.width, 4), dtype=np.uint8)
+    pixels[:256, :256, 0] = np.arange(256, dtype=np.uint8)  # tile (0, 0): colours under alpha 0, nothing shown
+    pixels[:256, 256:] = (9, 9, 9, 0)  # tile (0, 1): one hidden colour
+    pixels[256:, :256] = (9, 9, 9, 0)
+    pixels[300, 10, 3] = 1  # tile (1, 0): one barely visible pixel
+    pixels[256:, 256:] = (5, 6, 7, 255)  # tile (1, 1): one opaque colour
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    tiles = {(t.row, t.col): t for t in cut_metatile(meta, 256, buffer.getvalue(), "png")}
+    assert [tiles[k].blank for k in [(0, 0), (0, 1), (1, 0), (1, 1)]] == [True, True, False, False]
+    assert uniform_colour(Image.fromarray(pixels[256:, 256:])) == bytes((5, 6, 7, 255))
+    assert uniform_colour(Image.fromarray(pixels[256:, :256])) is None
 
 
 def config(tiles: Any) -> dict[str, Any]:

@@ -32,15 +32,11 @@ class CutTile:
     blank: bool  # nothing drawn: fully transparent (what ``blankTile=false`` answers 404 for)
 
 
-def band_ranges(tile: Image.Image) -> list[tuple[int, int]]:
-    """(lowest, highest) of each band of an RGBA tile: Pillow's extrema, computed in C (a 256² tile takes
-    microseconds, where comparing its array took 0.4 ms, a quarter of the tile's PNG encoding)."""
-    return [(int(low), int(high)) for low, high in cast("list[tuple[int, int]]", tile.getextrema())]
-
-
-def single_colour(ranges: list[tuple[int, int]]) -> bool:
-    """Whether every pixel of a tile has the same value in every band (from its :func:`band_ranges`)."""
-    return all(low == high for low, high in ranges)
+def uniform_colour(tile: Image.Image) -> bytes | None:
+    """The one colour (RGBA bytes) of a tile whose pixels all have it, else None. Pillow's colour count, in C, stops
+    at the second colour: microseconds for a drawn tile (its extrema took 0.25 ms, a sixth of its encoding)."""
+    found = tile.getcolors(1)
+    return None if found is None else bytes(cast("tuple[int, ...]", found[0][1]))
 
 
 def cut_metatile(meta: MetaTile, tile_size: int, image: bytes, tile_format: str,
@@ -71,14 +67,14 @@ def cut_tiles(meta: MetaTile, picture: Image.Image, which: Sequence[tuple[int, i
     for row, col in which:
         x, y = meta.tile_window(row, col, tile_size)
         tile = picture.crop((x, y, x + tile_size, y + tile_size))
-        ranges = band_ranges(tile)
-        if single_colour(ranges):
-            colour = bytes(low for low, _ in ranges)
+        colour = uniform_colour(tile)
+        if colour is not None:
             if colour not in uniform:
-                uniform[colour] = encode_picture(tile, encoder, transparent, quality=quality)
+                uniform[colour] = encode_picture(tile, encoder, transparent, quality=quality, fast_png=True)
             body, content_type = uniform[colour]
         else:
-            body, content_type = encode_picture(tile, encoder, transparent, quality=quality)
-        blank = transparent and ranges[3][1] == 0
+            body, content_type = encode_picture(tile, encoder, transparent, quality=quality, fast_png=True)
+        # nothing drawn: every pixel fully transparent (Pillow's box of the pixels with alpha is then None)
+        blank = transparent and (colour[3] == 0 if colour is not None else tile.getbbox(alpha_only=True) is None)
         tiles.append(CutTile(row, col, body, content_type, blank))
     return tiles
