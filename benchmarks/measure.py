@@ -446,13 +446,13 @@ def _hit_row(row: Row, run: _HitRun, target: float) -> None:
 
 def hit_throughput(env: Env) -> list[Row]:
     """Requests/s of a cached export ÷ a bare aiohttp handler returning the same bytes (wrk, alternated)."""
-    row = Row(2, "hit throughput, 256² PNG", target="≥ 0.6")
+    row = Row(2, "hit throughput, 256² PNG", target="≥ 0.8")
     gateway = env.gateway("recorded", recorded=True)
     if not env.cache_ok:
         row.notes = f"not run: no cache in this build ({env.cache_problem})"
         return [row]
     run = _hits_against_bare(env, gateway, gateway.url + export_path(HIT_BOX, 256, "png"), "cached export")
-    _hit_row(row, run, 0.6)
+    _hit_row(row, run, 0.8)  # issue 13: the lean hit path serves cached exports too
     row.notes = (f"wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, medians; runs "
                  f"{run.g_text} vs {run.b_text}; server CPU {run.cpu()}; {run.size} B body; backend GetMaps during "
                  f"the runs: {run.misses}; wrk shares the 2 cores with the server (both sides)")

@@ -243,8 +243,10 @@ def seeding(env: Env) -> list[Row]:
     row.arcbridge, row.reference, row.ratio = f"{g:.0f} tiles/s", f"{r:.0f} tiles/s (mapproxy-seed)", g / r
     row.verdict = _ratio_verdict(g / r, 1.0, True)
     row.notes = (f"GLOBAL_WEBMERCATOR / Esri Web Mercator levels 0-{levels} over {SEED_BBOX}, 4x4 metatiles with "
-                 f"80 px buffer, PNG, concurrency {SEED_CONCURRENCY} both, straight to MapServer; arcbridge into its "
-                 f"MBTiles store through a gateway, MapProxy into its file cache; tiles: {', '.join(sorted(counts))}; "
+                 f"80 px buffer, transparent PNG tiles (both ask MapServer for the same RGBA picture), concurrency "
+                 f"{SEED_CONCURRENCY} both, straight to MapServer; arcbridge into its MBTiles store through a gateway "
+                 f"(started before the clock, as MapProxy's configuration is read after it), MapProxy into its file "
+                 f"cache; tiles: {', '.join(sorted(counts))}; "
                  f"2 rounds alternated, runs {'/'.join(f'{v:.0f}' for v in ours)} vs "
                  f"{'/'.join(f'{v:.0f}' for v in theirs)} tiles/s; times include each tool's process start")
     return [row]

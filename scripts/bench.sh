@@ -16,7 +16,7 @@ for arg in "$@"; do
     echo
     echo "Options (passed to python -m benchmarks.run):"
     echo "  --quick            few requests and short runs: a smoke run (written to benchmarks/results-quick.md)"
-    echo "  --only N,M         some measurements (1-9) and/or 'profile'"
+    echo "  --only N,M         some measurements (1-14; 10 also gives 11) and/or 'profile'"
     echo "  --profile          also profile the gateway with py-spy"
     echo "  --keep             keep the temporary directory (logs, data)"
     echo "  --output FILE      where to write the table (default benchmarks/results-latest.md)"
