@@ -479,3 +479,33 @@ def test_init_of_qgis_server_guesses_its_flavour(qgis: FastCgiBackend, tmp_path:
     config["server"]["port"] = free_port()
     with Gateway(config, tmp_path) as gateway:
         assert_cities_answer_query(gateway, "Map")
+
+
+def test_a_tile_store_that_cannot_be_kept_is_a_configuration_problem(tmp_path: Path) -> None:
+    """An unusable tiles.store.path is found by check-config and at serve's start (exit 2, its key named), not by the
+    first tile request; a good one is neither created by the check nor refused."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    not_a_store = tmp_path / "other.mbtiles"
+    not_a_store.write_bytes(b"definitely not SQLite" * 64)
+    tiled = {"type": "MapServer", "backend": {"url": "http://127.0.0.1:9/ows"}, "tiles": {"grid": "webmercator"}}
+    services = {
+        "t/Under": {**tiled, "tiles": {"grid": "webmercator", "store": {"path": str(blocker / "tiles")}}},
+        "t/Garbage": {**tiled, "tiles": {"grid": "webmercator", "store": {"path": str(not_a_store)}}},
+        "t/Fine": {**tiled, "tiles": {"grid": "webmercator", "store": {"path": str(tmp_path / "new" / "dir")}}},
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"services": services}))
+    checked = arcbridge("check-config", "--config", str(config))
+    assert checked.returncode == 2, checked.stdout
+    lines = checked.stdout.splitlines()
+    assert len(lines) == 2 and "Traceback" not in checked.stdout + checked.stderr
+    under = next(line for line in lines if "services.t/Under.tiles.store.path" in line)
+    garbage = next(line for line in lines if "services.t/Garbage.tiles.store.path" in line)
+    assert "is not a directory" in under and "is not a tile store" in garbage
+    assert not (tmp_path / "new").exists()  # the check creates nothing
+    served = arcbridge("serve", "--config", str(config), "--port", "0", "--no-probe")
+    assert served.returncode == 2 and served.stderr.count("tiles.store.path") == 2, served.stderr
+    del services["t/Under"], services["t/Garbage"]
+    config.write_text(yaml.safe_dump({"services": services}))
+    assert arcbridge("check-config", "--config", str(config)).returncode == 0

@@ -33,6 +33,7 @@ from proxy.settings.model import (
 from proxy.settings.sections import MAX_RULE_DEPTH, REDIS_SCHEMES, parse_admin, parse_cache, parse_limits, parse_server
 from proxy.settings.service import parse_service
 from proxy.settings.values import Collector, known, mapping, parse_size
+from proxy.tiles.store import store_file, store_problem
 from translators.limits import Limits
 
 __all__ = ["CAPABILITIES_ORDERS", "MAX_RULE_DEPTH", "REDIS_SCHEMES", "SERVICE_DATA_TYPES", "SERVICE_TYPES",
@@ -91,4 +92,18 @@ def load_settings(path: str | Path) -> Settings:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # a bad explicitly tagged value too
         raise ConfigError("config", f"{file} is not valid YAML: {exc}") from None
-    return parse_settings(data, str(file))
+    settings = parse_settings(data, str(file))
+    if problems := _store_problems(settings):  # found at start (and at a reload), not by the first tile request
+        raise problems[0] if len(problems) == 1 else ConfigErrors(problems)
+    return settings
+
+
+def _store_problems(settings: Settings) -> list[ConfigError]:
+    """The tile stores the gateway could not keep where the configuration puts them, each named by its key."""
+    problems = []
+    for service in settings.services.values():
+        if service.tiles is not None and service.tiles.store_path:
+            problem = store_problem(store_file(service.tiles.store_path, service.name.lower()))
+            if problem is not None:
+                problems.append(ConfigError(f"services.{service.name}.tiles.store.path", problem))
+    return problems

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -111,7 +112,13 @@ class TileSource:
             metadata = {"name": self.name, "format": "jpg" if self.scheme.format == "jpg" else "png",
                         "type": "baselayer", "version": "1.1",
                         "minzoom": str(self.scheme.min_level), "maxzoom": str(self.scheme.max_level)}
-            self._store = await self._run_cpu(TileStore, path, self.settings.store_max_bytes, flip, metadata)
+            try:
+                self._store = await self._run_cpu(TileStore, path, self.settings.store_max_bytes, flip, metadata)
+            except (OSError, sqlite3.Error) as exc:
+                # Checked at start (load_settings); should it fail after all (a disk gone read-only), tiles are
+                # still drawn and cached in memory: a store is a cache, not a reason to refuse a map.
+                log.warning("tile store %s of %s cannot be opened, serving without it: %s", path, self.name, exc)
+                self._store = None
             self._store_opened = True
         return self._store
 

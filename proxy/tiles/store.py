@@ -15,6 +15,7 @@ event loop with a connection of its own.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -69,6 +70,31 @@ def store_file(path: str, name: str) -> Path:
     if given.suffix.lower() == ".mbtiles":
         return given
     return given / (name.replace("/", "_") + ".mbtiles")
+
+
+def store_problem(path: Path) -> str | None:
+    """Why the gateway could not keep a tile store at ``path`` (None: it can): an existing file that is not an
+    SQLite database or cannot be written, or no directory there it could create the file in. Nothing is created:
+    ``check-config`` reports, ``serve`` creates the store with its first tile."""
+    if path.exists():
+        if not path.is_file():
+            return f"{path} exists and is not a file"
+        if not os.access(path, os.R_OK | os.W_OK):
+            return f"{path} cannot be read and written by this user"
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as exc:
+            return f"{path} is not a tile store ({exc})"
+        return None
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a directory, so {path} cannot be made"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"{ancestor} is not writable by this user, so {path} cannot be made"
+    return None
 
 
 class TileStore:

@@ -317,3 +317,19 @@ def test_seed_levels_resume_and_purge_by_level_and_extent(mapserver: FastCgiBack
         assert fetch(tile_url(gateway, "t/Stored", 4, 6, 9)).headers["X-Arcbridge-Cache"] == "miss"
         assert fetch(tile_url(gateway, "t/Stored", 4, 6, 7)).headers["X-Arcbridge-Cache"] == "hit-store"
         assert fetch(tile_url(gateway, "t/Stored", 3, 2, 4)).headers["X-Arcbridge-Cache"] == "hit-store"
+
+
+def test_a_store_that_breaks_after_the_start_only_costs_the_store(mapserver: FastCgiBackend, qgis: FastCgiBackend,
+                                                                   tmp_path: Path) -> None:
+    """The store is checked at start; should its file turn bad later, tiles are still drawn and answered (and kept
+    in memory), with a warning, rather than failing every tile of the service."""
+    config = tiled_config(mapserver, qgis, tmp_path / "store")
+    (tmp_path / "gw").mkdir()
+    with Gateway(config, tmp_path / "gw") as gateway:
+        (tmp_path / "store").mkdir(exist_ok=True)
+        (tmp_path / "store" / "t_stored.mbtiles").write_bytes(b"not SQLite at all" * 100)
+        first = fetch(tile_url(gateway, "t/Stored", 5, 11, 17))
+        assert first.status == 200 and first.headers["X-Arcbridge-Cache"] == "miss"
+        again = fetch(tile_url(gateway, "t/Stored", 5, 11, 18))  # the same metatile: kept in memory
+        assert again.status == 200 and again.headers["X-Arcbridge-Cache"] == "hit"
+        assert "cannot be opened, serving without it" in gateway.log()
