@@ -27,6 +27,7 @@ import yaml
 
 from benchmarks.mapproxy_server import tiles_config
 from benchmarks.measure import (
+    PAIRED,
     TILES,
     Env,
     Row,
@@ -37,6 +38,7 @@ from benchmarks.measure import (
     _rps_summary,
     _warm_all_workers,
     get_once,
+    paired_ratio,
 )
 from benchmarks.procs import BenchGateway, Helper, descendants
 
@@ -64,10 +66,11 @@ def _pair_row(row: Row, env: Env, runs: dict[str, list[dict[str, float]]], refer
               misses: int, notes: str) -> Row:
     g, g_text = _rps_summary(runs["arcbridge"])
     r, r_text = _rps_summary(runs["reference"])
-    ratio = g / r
+    ratio = paired_ratio(runs["arcbridge"], runs["reference"])
     row.arcbridge, row.reference, row.ratio = f"{g:.0f} req/s", f"{r:.0f} req/s ({reference})", ratio
     row.verdict = _ratio_verdict(ratio, limit, True) if misses == 0 else "FAIL"
-    row.notes = (f"{notes}; wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, medians; "
+    row.notes = (f"{notes}; wrk -t2 -c16 -d{env.sizes.wrk_seconds:g}s x{env.sizes.wrk_rounds} alternated, {PAIRED}, "
+                 f"ratio of the medians {g / r:.2f}; "
                  f"runs {g_text} vs {r_text}; server CPU {_cpu_summary(runs['arcbridge'])} vs "
                  f"{_cpu_summary(runs['reference'])}; backend GetMaps during the runs: {misses}")
     row.details = runs
@@ -228,7 +231,7 @@ def _seed_mapproxy(env: Env, levels: int, round_: int) -> tuple[float, int]:
 
 def seeding(env: Env) -> list[Row]:
     """Row 14: tiles per second of ``arcbridge seed`` ÷ ``mapproxy-seed`` (same grid, levels, metatiles, backend)."""
-    levels = 4 if env.sizes.wrk_seconds < 10 else 5
+    levels = env.sizes.seed_levels
     row = Row(14, f"seeding, levels 0-{levels} of the world", target="≥ 1")
     ours: list[float] = []
     theirs: list[float] = []
