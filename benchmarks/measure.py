@@ -500,17 +500,18 @@ def backend_requests(stats: dict[str, Any] | None) -> int | None:
     return cache_count(stats, "backendRequests")
 
 
-async def _burst(url: str, n: int) -> list[tuple[int, bytes]]:
+async def burst(urls: list[str], n: int) -> list[tuple[str, int, bytes]]:
+    """``n`` requests over new connections, released together, cycling through ``urls``: (url, status, body) each."""
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         gate = asyncio.Event()
 
-        async def one() -> tuple[int, bytes]:
+        async def one(url: str) -> tuple[str, int, bytes]:
             await gate.wait()
             async with session.get(url) as resp:
-                return resp.status, await resp.read()
+                return url, resp.status, await resp.read()
 
-        tasks = [asyncio.create_task(one()) for _ in range(n)]
+        tasks = [asyncio.create_task(one(urls[i % len(urls)])) for i in range(n)]
         await asyncio.sleep(0.05)
         gate.set()
         return list(await asyncio.gather(*tasks))
@@ -524,7 +525,7 @@ def coalescing(env: Env) -> list[Row]:
     for _ in range(env.sizes.coalesce_trials):
         url = gateway.url + export_path(env.random_bbox(), 1024, "png")
         before, stats_before = env.getmap_count(), gateway.stats()
-        answers = asyncio.run(_burst(url, 50))
+        answers = [(status, body) for _, status, body in asyncio.run(burst([url], 50))]
         counts.append(env.getmap_count() - before)
         after, before_n = backend_requests(gateway.stats()), backend_requests(stats_before)
         if after is not None and before_n is not None:

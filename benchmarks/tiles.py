@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 from benchmarks.mapproxy_server import tiles_config
@@ -37,6 +36,7 @@ from benchmarks.measure import (
     _ratio_verdict,
     _rps_summary,
     _warm_all_workers,
+    burst,
     get_once,
     paired_ratio,
 )
@@ -140,22 +140,6 @@ def disk_tier(env: Env) -> list[Row]:
                       f"{again[2] == body}); 1 process each")]
 
 
-async def _burst(urls: list[str], n: int) -> list[tuple[str, int, bytes]]:
-    connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        gate = asyncio.Event()
-
-        async def one(url: str) -> tuple[str, int, bytes]:
-            await gate.wait()
-            async with session.get(url) as resp:
-                return url, resp.status, await resp.read()
-
-        tasks = [asyncio.create_task(one(urls[i % len(urls)])) for i in range(n)]
-        await asyncio.sleep(0.05)
-        gate.set()
-        return list(await asyncio.gather(*tasks))
-
-
 def cold_metatile(env: Env) -> list[Row]:
     """Row 13: 100 concurrent requests for the 16 tiles of one cold 4x4 metatile → exactly one GetMap."""
     row = Row(13, "cold metatile, 100 concurrent requests for its 16 tiles", target="= 1 backend request")
@@ -166,7 +150,7 @@ def cold_metatile(env: Env) -> list[Row]:
         level, row0, col0 = 7, 40 + 4 * trial, 64  # metatiles nothing else asks for
         urls = [_tile_url(gateway.url, level, row0 + i // 4, col0 + i % 4) for i in range(16)]
         before = env.getmap_count()
-        answers = asyncio.run(_burst(urls, 100))
+        answers = asyncio.run(burst(urls, 100))
         counts.append(env.getmap_count() - before)
         by_url: dict[str, set[bytes]] = {}
         for url, status, body in answers:
