@@ -26,6 +26,9 @@ class RunCpu(Protocol):
         ...
 
 
+POOL_THREADS = max(2, os.cpu_count() or 2)  # one per core, at least two
+
+
 class CpuPool:
     """A thread pool started and stopped with the application; :meth:`run` is its :class:`RunCpu`."""
 
@@ -34,7 +37,7 @@ class CpuPool:
 
     def start(self) -> None:
         """Create the threads (one per core, at least two)."""
-        self._executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="arcbridge")
+        self._executor = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="arcbridge")
 
     def shutdown(self) -> None:
         """Stop the threads without waiting for queued work."""

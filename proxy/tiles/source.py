@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ import numpy as np
 
 from proxy.backends.wms import WmsBackend
 from proxy.cache import Cache, Entry, cache_key, etag_of
-from proxy.executor import RunCpu
+from proxy.executor import POOL_THREADS, RunCpu
 from proxy.settings import TileSettings
 from proxy.tiles.store import NewTile, StoreBusy, TileStore, store_file
 from proxy.tiles.wmts import WmtsTiles
@@ -36,7 +35,7 @@ from translators.tiles.grid import MetaTile, metatile, metatile_key
 
 log = logging.getLogger("proxy.tiles")
 Context = Callable[[], Awaitable[ServiceContext]]
-CUT_SHARES = max(2, os.cpu_count() or 2)  # a metatile's tiles are encoded in this many parts at once (the pool's size)
+CUT_SHARES = POOL_THREADS  # a metatile's tiles are encoded in this many parts at once, one per pool thread
 
 
 @dataclass(frozen=True)
