@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 
 from proxy import directory, heap, protocol, routes, viewer
 from proxy.cache import Cache, etag_of, stale_sources
-from proxy.cache.fast import answer_hits_first
+from proxy.cache.fast import RawHeaders, answer_hits_first
 from proxy.executor import CpuPool
 from proxy.handlers import (  # noqa: F401  (they register their operations)
     catalog,
@@ -113,7 +113,7 @@ async def arcgis_middleware(request: web.Request, handler: Callable[[web.Request
             response.headers["Access-Control-Allow-Headers"] = requested
     elif soap.is_soap(request.path):
         response = await handler(request)  # its XML body and its faults are its own (proxy.handlers.soap)
-    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.path_qs)) is not None:
+    elif request.method == "GET" and (fast := request.app[CACHE].fast.lookup(request.raw_path)) is not None:
         response = conditional(request, fast)  # a repeated URL answered from memory: no parsing, no planning
     else:
         params: Params | None = None
@@ -158,11 +158,22 @@ def _oversized(request: web.Request) -> ArcGISError | None:
     """The refusal of a URL or header longer than the gateway reads (None: within its limits)."""
     if len(request.raw_path) > MAX_URL_BYTES:
         return UriTooLong(f"The request URL is longer than {MAX_URL_BYTES} bytes; send the parameters by POST.")
-    if any(len(name) + len(value) > MAX_HEADER_BYTES for name, value in request.raw_headers):
-        return HeadersTooLarge(f"A request header is longer than {MAX_HEADER_BYTES} bytes.")
+    if _headers_within_limits(request.raw_headers):
+        return None
     if len(request.raw_headers) > MAX_HEADERS:
         return HeadersTooLarge(f"The request has more than {MAX_HEADERS} headers.")
-    return None
+    return HeadersTooLarge(f"A request header is longer than {MAX_HEADER_BYTES} bytes.")
+
+
+def _headers_within_limits(raw_headers: RawHeaders) -> bool:
+    """Whether the request's headers are within the gateway's limits (the only check a cache hit of a known URL
+    needs: :func:`proxy.cache.fast.answer_hits_first`); a plain loop, as it runs for every hit."""
+    if len(raw_headers) > MAX_HEADERS:
+        return False
+    for name, value in raw_headers:  # noqa: SIM110  (a loop: all() of a generator costs more per hit)
+        if len(name) + len(value) > MAX_HEADER_BYTES:
+            return False
+    return True
 
 
 def _http_error(exc: web.HTTPException) -> ArcGISError:
@@ -346,9 +357,10 @@ async def _heap_trimmer(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-def _on_hit(request: web.Request, response: web.StreamResponse, seconds: float) -> None:
-    """What the middlewares do for a hit the lean hit path answers before them: count it, echo its request id."""
-    observe(request.path, response.status, seconds)
+def _on_hit(request: web.Request, path: str, response: web.StreamResponse, seconds: float) -> None:
+    """What the middlewares do for a hit the lean hit path answers before them: count it (under ``path``, the
+    request's decoded path), echo its request id."""
+    observe(path, response.status, seconds)
     response.headers[REQUEST_ID_HEADER] = request_id_of(request)
 
 
@@ -383,5 +395,5 @@ def create_app(settings: Settings, cache: Cache | None = None, outputs: OutputSt
     app.router.add_route("*", soap.PREFIX + "/{tail:.*}", soap_endpoint)
     # Cache hits of repeated URLs are answered before the router and the middleware (proxy.cache.fast): the lean hit
     # path of tiles and cached images; whatever else the middleware does must not be needed by a plain image hit.
-    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, lambda request: _oversized(request) is None, _on_hit)
+    answer_hits_first(app, app[CACHE].fast, CORS_HEADERS, _headers_within_limits, _on_hit)
     return app

@@ -20,9 +20,11 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from multidict import istr
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("arcbridge_request_id", default=None)
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = istr(REQUEST_ID_HEADER)  # (multidict finds an istr key without lower-casing it each time)
 ACCESS_LOG_FORMATS = ("off", "common", "json")
 LOG_FORMATS = ("text", "json")
 # An incoming id is passed to the backend and into logs: printable, short, no separators that could forge a header.
@@ -34,13 +36,16 @@ _COUNTER = itertools.count(1)
 
 
 def new_request_id() -> str:
-    """A fresh id: 16 hex digits, a random prefix of this process and a counter (cheaper than random bytes)."""
-    return f"{_PREFIX}{next(_COUNTER) & 0xFFFFFFFF:08x}"
+    """A fresh id: a random prefix of this process (8 hex digits), "-" and a counter (cheaper than random bytes).
+
+    It is made for every cache hit: plain decimal formatting measured ~3 µs a hit cheaper in the running gateway
+    than a hex format spec (a micro-benchmark shows a tenth of that; the format machinery is otherwise cold)."""
+    return f"{_PREFIX}-{next(_COUNTER)}"
 
 
 def request_id_of(request: web.BaseRequest) -> str:
     """The request's own ``X-Request-ID`` when it is usable, else a new one."""
-    given = request.headers.get(REQUEST_ID_HEADER)
+    given = request.headers.get(_REQUEST_ID_KEY)
     return given if given is not None and _VALID_ID.match(given) else new_request_id()
 
 

@@ -43,7 +43,7 @@ class Call(Generic[S]):
     @property
     def url(self) -> str | None:
         """The request URL when it can be answered again from the fast path (GET only)."""
-        return self.request.path_qs if self.request.method == "GET" else None
+        return self.request.raw_path if self.request.method == "GET" else None
 
 
 _ROUTES: dict[str, list[tuple[tuple[str, ...], Handler]]] = {}

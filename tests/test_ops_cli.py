@@ -280,7 +280,7 @@ def test_access_log_and_request_ids(recorder: tuple[str, list[str | None]], tmp_
     assert first.status == 200 and first.headers["X-Request-ID"] == "trace-42"
     assert "trace-42" in seen  # the GetMap of the first request carried its id to the backend
     made = second.headers["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{16}", made) and made != "trace-42"
+    assert re.fullmatch(r"[0-9a-f]{8}-[1-9][0-9]*", made) and made != "trace-42"  # (proxy.logs.new_request_id)
     assert missing.status == 404 and missing.headers["X-Request-ID"]
     lines = [line for line in log.splitlines() if "/arcgis/rest/services/a/" in line and "INFO" not in line]
     assert len(lines) == 3, log

@@ -44,7 +44,7 @@ class _Known:
     """What the fast path holds for one URL: the key of its entry, and the headers of a hit on that entry, built once
     (they change only when the entry does, recognised by its ETag)."""
 
-    __slots__ = ("content_type", "control", "etag", "headers", "key", "load", "namespace")
+    __slots__ = ("content_type", "control", "etag", "headers", "key", "load", "namespace", "path", "status")
 
     def __init__(self, key: str, namespace: str, control: str, content_type: str | None, load: Load | None) -> None:
         self.key = key
@@ -52,8 +52,10 @@ class _Known:
         self.namespace = namespace
         self.control = control
         self.content_type = content_type
-        self.etag = ""
+        self.etag = ""  # the ETag and status the headers were built for
+        self.status = ""
         self.headers: CIMultiDict[str] = CIMultiDict()
+        self.path: str | None = None  # the URL's decoded path, for the hit path's metrics (worked out once)
 
 
 class FastPath:
@@ -94,6 +96,11 @@ class FastPath:
     def lookup(self, url: str) -> web.Response | None:
         """The cached answer of ``url`` when it is known and still fresh in memory (or readable by its ``load``),
         with the headers of a hit, :attr:`extra_headers` among them."""
+        found = self.hit(url)
+        return None if found is None else found[0]
+
+    def hit(self, url: str) -> tuple[web.Response, _Known] | None:
+        """:meth:`lookup`, with what the fast path knows of the URL."""
         with self._lock:
             known = self._known.get(url)
         if known is None:
@@ -104,12 +111,12 @@ class FastPath:
             self._memory.put(known.key, entry)  # (a no-op with the memory tier off: the store is the tier then)
         if entry is None or not entry.fresh:
             return None
-        if known.etag != (tag := f"{entry.etag} {status}"):  # first hit, or another entry: build the headers once
+        if known.etag != entry.etag or known.status != status:  # first hit, or another entry: build headers once
             headers = CIMultiDict(entry_headers(entry, status, known.control, known.content_type))
             headers.extend(self.extra_headers)
-            known.headers, known.etag = headers, tag
+            known.headers, known.etag, known.status = headers, entry.etag, status
         self._stats.count(known.namespace, "hits")
-        return web.Response(body=entry.body, headers=known.headers)
+        return web.Response(body=entry.body, headers=known.headers), known
 
     def answer(self, url: str | None, key: str, namespace: str, ttl: float, entry: Entry, status: str,
                control: str, content_type: str | None = None, load: Load | None = None) -> web.Response:
@@ -121,11 +128,12 @@ class FastPath:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RawHeaders = tuple[tuple[bytes, bytes], ...]
 
 
 def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, str],
-                      admit: Callable[[web.Request], bool],
-                      on_hit: Callable[[web.Request, web.StreamResponse, float], None] | None = None) -> None:
+                      admit: Callable[[RawHeaders], bool],
+                      on_hit: Callable[[web.Request, str, web.StreamResponse, float], None] | None = None) -> None:
     """Make ``app`` answer unconditional GETs of fast-path URLs before aiohttp's router and middlewares run.
 
     aiohttp's server calls the application's ``_handle`` for every request; it resolves the route, builds the
@@ -133,11 +141,15 @@ def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, 
     returning the same bytes (profiled with py-spy: the router, the middleware chain and the response headers), so
     the hit is answered first and everything else goes on to aiohttp's own ``_handle`` unchanged.  The application
     is not subclassed (aiohttp discourages it); its server is made after this, by ``run_app``/``AppRunner``, and takes
-    the handler from the attribute.  ``admit`` is the gateway's size check of the request (a refusal takes the full
-    path); ``extra`` are the headers the middleware would add (CORS), made part of every hit's headers.  Conditional
-    requests take the full path (the middleware answers them by the same fast lookup, a 304 when they match).
-    ``on_hit`` (request, response, seconds) does for each hit answered here what the middlewares do for the rest
-    (metrics, the request id).
+    the handler from the attribute.  ``extra`` are the headers the middleware would add (CORS), made part of every
+    hit's headers.  Conditional requests take the full path (the middleware answers them by the same fast lookup, a
+    304 when they match).
+
+    URLs are known by the request line's own text (``raw_path``: no URL object is built or printed for a hit), and
+    only URLs the full path answered are known, so their length was checked there; ``admit`` is the gateway's check
+    of the request's raw headers, which differ from request to request (a refusal takes the full path).  ``on_hit``
+    (request, decoded path, response, seconds) does for each hit answered here what the middlewares do for the rest
+    (metrics, the request id); the decoded path is worked out at a URL's first hit and kept with it.
     """
     fast.extra_headers = dict(extra)
     handle: Handler = app._handle  # (aiohttp's request entry point, wrapped, not replaced)
@@ -145,12 +157,15 @@ def answer_hits_first(app: web.Application, fast: FastPath, extra: Mapping[str, 
     async def hits_first(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             headers = request.headers
-            if "If-None-Match" not in headers and "If-Modified-Since" not in headers and admit(request):
+            if "If-None-Match" not in headers and "If-Modified-Since" not in headers and admit(request.raw_headers):
                 started = time.perf_counter()
-                response = fast.lookup(request.path_qs)
-                if response is not None:
+                found = fast.hit(request.raw_path)
+                if found is not None:
+                    response, known = found
                     if on_hit is not None:
-                        on_hit(request, response, time.perf_counter() - started)
+                        if known.path is None:
+                            known.path = request.path
+                        on_hit(request, known.path, response, time.perf_counter() - started)
                     return response
         return await handle(request)
 
