@@ -72,14 +72,14 @@ def _changed(old: Settings, new: Settings) -> list[str]:
     return [service.name.lower() for key, service in old.services.items() if new.services.get(key) != service]
 
 
-def _kept(current: web.Application, settings: Settings) -> tuple[Cache | None, OutputStore | None]:
+def _kept(current: web.Application, settings: Settings, changed: list[str]) -> tuple[Cache | None, OutputStore | None]:
     """The running application's cache for a new configuration, when its cache settings are the same (less the
-    entries of the services that changed: :meth:`proxy.cache.Cache.carry_over`), and its store of ``f=json``
-    outputs with the cache, when the output settings are the same too (None: the new application makes its own)."""
+    entries of the ``changed`` services: :meth:`proxy.cache.Cache.carry_over`), and its store of ``f=json`` outputs
+    with the cache, when the output settings are the same too (None: the new application makes its own)."""
     old = current[SETTINGS]
     cache = current[CACHE]
     # Server-wide limits decide which URLs are answered at all: when they change, every URL is planned again.
-    if not cache.carry_over(settings.cache, _changed(old, settings), every_url=old.limits != settings.limits):
+    if not cache.carry_over(settings.cache, changed, every_url=old.limits != settings.limits):
         return None, None
     same_outputs = (old.output_ttl, old.output_max_bytes) == (settings.output_ttl, settings.output_max_bytes)
     return cache, current[OUTPUTS] if same_outputs else None
@@ -90,7 +90,7 @@ async def _reload(config: str, sock: socket.socket, access: str, current: web.Ap
     try:
         settings = load_settings(config)
         changed = _changed(current.app[SETTINGS], settings)
-        cache, outputs = _kept(current.app, settings)
+        cache, outputs = _kept(current.app, settings, changed)
         runner = await _start(create_app(settings, cache, outputs), sock, access)
     except ConfigError as exc:
         for error in exc.problems:
