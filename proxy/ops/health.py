@@ -127,8 +127,3 @@ def contacts() -> dict[str, Contact]:
         if url not in merged or contact.at >= merged[url].at:
             merged[url] = contact
     return merged
-
-
-def last_contact(backend: str) -> Contact | None:
-    """The last contact with ``backend`` made by any worker (None: never contacted)."""
-    return contacts().get(backend)

@@ -66,9 +66,9 @@ def test_one_process_keeps_its_contacts_in_memory(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(health, "_LAST", {})
     monkeypatch.setattr(health, "_answered_at", {})
     health.answered("http://b/ows", 0.01, 200)
-    first = health.last_contact("http://b/ows")
+    first = health.contacts().get("http://b/ows")
     assert first is not None and first.ok
     time.sleep(0.05)
     health.answered("http://b/ows", 0.01, 200)  # a time only: still the newest contact this process reports
-    again = health.last_contact("http://b/ows")
+    again = health.contacts().get("http://b/ows")
     assert again is not None and again.at > first.at
