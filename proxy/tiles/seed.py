@@ -93,7 +93,7 @@ def _resume_point(state: Path | None, plan: str) -> int:
     return int(saved.get("blocks", 0)) if saved.get("plan") == plan else 0
 
 
-def drawn_with(tiles: Block, header: str | None) -> Block:
+def outside_metatile(tiles: Block, header: str | None) -> Block:
     """The ``tiles`` outside the metatile named by a :data:`METATILE_HEADER` (all of them without one, or with one
     that does not parse)."""
     try:
@@ -162,7 +162,7 @@ async def seed_tiles(base_url: str, service: str, levels: tuple[int, int], bbox:
 
         async def block(tiles: Block) -> None:
             """The first tile, then those its metatile did not draw (all of them when it was not drawn just now)."""
-            rest = drawn_with(tiles[1:], await one(*tiles[0]))
+            rest = outside_metatile(tiles[1:], await one(*tiles[0]))
             counts["done"] += len(tiles) - 1 - len(rest)
             await asyncio.gather(*(one(*tile) for tile in rest))
 

@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from proxy.settings import ConfigError, parse_settings
-from proxy.tiles.seed import _within_data, drawn_with, tile_blocks
+from proxy.tiles.seed import _within_data, outside_metatile, tile_blocks
 from proxy.tiles.store import NewTile, TileStore, store_file
 from translators.arcgis.tiles import TileScheme, check_tile, lods, tiled_root, tilemap
 from translators.crs import resolve_sr, transform_bbox
 from translators.errors import NotFound, NoTiles
-from translators.tiles.cut import cut_metatile, uniform_colour
+from translators.tiles.cut import cut_tiles, open_metatile, uniform_colour
 from translators.tiles.grid import metatile, webmercator
 
 WORLD = (-20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244)
@@ -83,7 +83,8 @@ def test_cut_tiles_and_blank_ones_share_bytes() -> None:
     pixels[meta.top + 300, meta.left + 300] = (1, 2, 3, 255)  # one dot in tile (1, 1)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
-    tiles = {(t.row, t.col): t for t in cut_metatile(meta, 256, buffer.getvalue(), "png")}
+    picture = open_metatile(meta, buffer.getvalue())
+    tiles = {(t.row, t.col): t for t in cut_tiles(meta, picture, meta.tiles(), 256, "png")}
     assert set(tiles) == {(0, 0), (0, 1), (1, 0), (1, 1)}
     assert not tiles[(0, 0)].blank and tiles[(0, 1)].blank and tiles[(1, 0)].blank and not tiles[(1, 1)].blank
     assert tiles[(0, 1)].body == tiles[(1, 0)].body
@@ -101,7 +102,8 @@ def test_a_tile_is_blank_when_nothing_is_opaque_whatever_its_hidden_colours() ->
     pixels[256:, 256:] = (5, 6, 7, 255)  # tile (1, 1): one opaque colour
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
-    tiles = {(t.row, t.col): t for t in cut_metatile(meta, 256, buffer.getvalue(), "png")}
+    picture = open_metatile(meta, buffer.getvalue())
+    tiles = {(t.row, t.col): t for t in cut_tiles(meta, picture, meta.tiles(), 256, "png")}
     assert [tiles[k].blank for k in [(0, 0), (0, 1), (1, 0), (1, 1)]] == [True, True, False, False]
     assert uniform_colour(Image.fromarray(pixels[256:, 256:])) == bytes((5, 6, 7, 255))
     assert uniform_colour(Image.fromarray(pixels[256:, :256])) is None
@@ -265,6 +267,6 @@ def test_seed_plan_of_the_world_has_each_tile_once() -> None:
 
 def test_seed_skips_the_tiles_a_metatile_drew() -> None:
     block = [(3, r, c) for r in range(4, 8) for c in range(0, 4)]
-    assert drawn_with(block[1:], "4/0/4/4") == []  # the block is the gateway's metatile: one request in all
-    assert drawn_with(block[1:], "4/0/2/2") == [t for t in block[1:] if t[1] >= 6 or t[2] >= 2]  # a smaller one
-    assert drawn_with(block[1:], None) == drawn_with(block[1:], "garbage") == block[1:]  # a hit: ask them all
+    assert outside_metatile(block[1:], "4/0/4/4") == []  # the block is the gateway's metatile: one request in all
+    assert outside_metatile(block[1:], "4/0/2/2") == [t for t in block[1:] if t[1] >= 6 or t[2] >= 2]  # a smaller one
+    assert outside_metatile(block[1:], None) == outside_metatile(block[1:], "garbage") == block[1:]  # a hit: all

@@ -39,13 +39,6 @@ def uniform_colour(tile: Image.Image) -> bytes | None:
     return None if found is None else bytes(cast("tuple[int, ...]", found[0][1]))
 
 
-def cut_metatile(meta: MetaTile, tile_size: int, image: bytes, tile_format: str,
-                 quality: int = 90) -> list[CutTile]:
-    """Decode a metatile's image and encode each of its tiles, the buffer dropped (:func:`open_metatile`, then
-    :func:`cut_tiles` of all its tiles)."""
-    return cut_tiles(meta, open_metatile(meta, image), meta.tiles(), tile_size, tile_format, quality)
-
-
 def open_metatile(meta: MetaTile, image: bytes) -> Image.Image:
     """A metatile's picture, decoded and checked against the size asked. It stays a Pillow image: crops and extrema
     in C, no array copies of the whole metatile."""
