@@ -7,7 +7,18 @@ import itertools
 from typing import Any
 
 from proxy.settings.model import ConfigError, TileSettings, WmtsSettings
-from proxy.settings.values import Collector, http_url, int_in, known, mapping, numbers, parse_size, text, wkid
+from proxy.settings.values import (
+    Collector,
+    http_url,
+    int_in,
+    known,
+    mapping,
+    numbers,
+    parse_size,
+    required_text,
+    text,
+    wkid,
+)
 from translators.arcgis.tiles import TileScheme
 from translators.crs import resolve_sr
 from translators.errors import InvalidParameter
@@ -87,9 +98,8 @@ def _store(value: Any, key: str) -> tuple[str | None, int]:
     data = mapping(value, key)
     found = Collector()
     found.run(key, known, data, key, ("path", "maxBytes"))
-    path = found.run(f"{key}.path", text, data, "path", key)
-    if data and not path and f"{key}.path" not in {p.key for p in found.problems}:
-        found.fail(f"{key}.path", "is required (the MBTiles file, or a directory to hold it)")
+    path = found.run(f"{key}.path", required_text, data, "path", key, "the MBTiles file, or a directory to hold it") \
+        if data else None  # (store: {} or none: no store)
     max_bytes = found.run(f"{key}.maxBytes", parse_size, data.get("maxBytes", "1GB"), f"{key}.maxBytes")
     found.raise_any()
     return path, int(max_bytes or 0)
@@ -100,9 +110,7 @@ def parse_wmts(value: Any, key: str) -> WmtsSettings:
     data = mapping(value, key)
     found = Collector()
     found.run(key, known, data, key, ("layer", "url", "matrixSet", "style"))
-    layer = found.run(f"{key}.layer", text, data, "layer", key)
-    if not layer and f"{key}.layer" not in {p.key for p in found.problems}:
-        found.fail(f"{key}.layer", "is required (the WMTS layer identifier)")
+    layer = found.run(f"{key}.layer", required_text, data, "layer", key, "the WMTS layer identifier")
     url = found.run(f"{key}.url", text, data, "url", key)
     if url is not None:
         found.run(f"{key}.url", http_url, url, f"{key}.url")

@@ -84,6 +84,14 @@ def text(data: dict[str, Any], name: str, key: str, default: str | None = None) 
     return value
 
 
+def required_text(data: dict[str, Any], name: str, key: str, what: str) -> str:
+    """``data[name]`` as a non-empty string; missing, it is a problem saying ``what`` it is."""
+    value = text(data, name, key)
+    if not value:
+        raise ConfigError(f"{key}.{name}", f"is required ({what})")
+    return value
+
+
 def names(data: dict[str, Any], name: str, key: str) -> tuple[str, ...] | None:
     """A list of (layer) names, None when absent."""
     value = data.get(name)
